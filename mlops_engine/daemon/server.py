@@ -1,0 +1,176 @@
+"""HTTP layer: ThreadingHTTPServer, bearer auth, a regex route table and the MMS response headers."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .. import __version__
+from .common import ApiError, Response, bad_request
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("mlops_engine.daemon.access")
+
+MAX_JSON_BODY = 64 << 20
+
+
+@dataclass
+class Request:
+    """One parsed request; the body is read lazily (artifact uploads stream it)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Any
+    handler: BaseHTTPRequestHandler
+    params: dict[str, str] = field(default_factory=dict)
+    _body: bytes | None = None
+
+    @property
+    def length(self) -> int:
+        try:
+            return int(self.headers.get("Content-Length") or 0)
+        except ValueError as exc:
+            raise bad_request("Invalid Content-Length header.") from exc
+
+    def body(self) -> bytes:
+        if self._body is None:
+            if self.length > MAX_JSON_BODY:
+                raise ApiError(413, "PayloadTooLarge", f"Request body larger than {MAX_JSON_BODY} bytes.")
+            self._body = self.handler.rfile.read(self.length) if self.length else b""
+        return self._body
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object (400 with a clear message otherwise)."""
+        raw = self.body()
+        if not raw.strip():
+            raise bad_request("The request body is empty; a JSON object is required.")
+        try:
+            value = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise bad_request(f"The request body is not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise bad_request("The request body must be a JSON object.")
+        return value
+
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+
+
+def route(method: str, pattern: str, handler: Handler) -> Route:
+    """A route; `pattern` is a full-match regex with named groups for path parameters."""
+    return Route(method, re.compile(pattern), handler)
+
+
+class Router:
+    """First matching route wins; a path that matches with another method answers 405."""
+
+    def __init__(self, routes: list[Route]) -> None:
+        self.routes = routes
+
+    def dispatch(self, request: Request) -> Response:
+        allowed = False
+        for r in self.routes:
+            match = r.pattern.fullmatch(request.path)
+            if match is None:
+                continue
+            if r.method != request.method:
+                allowed = True
+                continue
+            request.params = {k: v for k, v in match.groupdict().items() if v is not None}
+            return r.handler(request)
+        if allowed:
+            raise ApiError(405, "MethodNotAllowed", f"Method {request.method} is not allowed on {request.path}.")
+        raise ApiError(404, "NotFound", f"No resource at {request.path}.")
+
+
+class EngineHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], router: Router, token: str) -> None:
+        self.router = router
+        self.token = token
+        super().__init__(address, _RequestHandler)
+
+
+class _RequestHandler(BaseHTTPRequestHandler):
+    server: EngineHTTPServer
+    server_version = f"mlops-engine/{__version__}"
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms delayed-ACK stalls
+
+    def version_string(self) -> str:
+        return self.server_version
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        access_log.debug("%s %s", self.address_string(), format % args)
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # The request line holds no secrets (tokens travel in headers only).
+        access_log.info('"%s" %s %s', self.requestline, code, size)
+
+    def _handle(self) -> None:
+        split = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
+        request = Request(self.command, split.path, query, self.headers, self)
+        try:
+            self._authorize()
+            response = self.server.router.dispatch(request)
+        except ApiError as err:
+            response = Response(err.status, raw=err.body())
+        except Exception:
+            log.exception("unhandled error in %s %s", self.command, split.path)
+            err = ApiError(500, "InternalServerError", "Internal server error; see daemon.log.")
+            response = Response(500, raw=err.body())
+        # Drain an unread body so the keep-alive connection stays usable.
+        if request._body is None and self.command in ("POST", "PUT", "PATCH"):
+            try:
+                length = request.length
+            except ApiError:
+                length = 0
+            if 0 < length <= MAX_JSON_BODY:
+                self.rfile.read(length)
+            elif length:
+                self.close_connection = True
+        self._send(response)
+
+    def _authorize(self) -> None:
+        header = self.headers.get("Authorization", "")
+        scheme, _, supplied = header.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), self.server.token.encode()):
+            raise ApiError(401, "Unauthorized", "Missing or invalid bearer token; read it from the daemon token file.")
+
+    def _send(self, response: Response) -> None:
+        payload = response.payload()
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("x-ms-client-request-id", str(uuid.uuid4()))
+        self.send_header("Content-Length", str(len(payload)))
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.end_headers()
+        if payload and self.command != "HEAD":
+            self.wfile.write(payload)
+
+    do_GET = _handle
+    do_POST = _handle
+    do_PUT = _handle
+    do_PATCH = _handle
+    do_DELETE = _handle
+    do_HEAD = _handle

@@ -1,0 +1,9 @@
+"""`python -m mlops_engine.replica`: only starts the replica (conventions 1)."""
+
+from __future__ import annotations
+
+import sys
+
+from .main import main
+
+sys.exit(main())

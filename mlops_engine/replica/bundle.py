@@ -1,0 +1,58 @@
+"""Load an image bundle (docs/engine-api.md section 3) and the user's scoring module.
+
+Why this shape: the legacy container ran score.py from the directory holding the unpacked models, so
+we chdir into `app/` and put it first on sys.path before importing the driver; the schema is read
+before init() so a broken schema fails the replica at start-up (init_failed), not on the first request.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable
+
+from .schema import Schema, load_schema
+
+RECORDS: str = "records"  # value of a score module's MLOPS_INPUT that selects the list-of-dicts fast path
+
+
+@dataclass(frozen=True)
+class LoadedBundle:
+    image: dict[str, Any]
+    module: ModuleType
+    run: Callable[..., Any]
+    schema: Schema | None
+    records: bool  # PANDAS inputs are passed as validated row dicts instead of DataFrames
+
+
+def load_bundle(bundle_dir: Path) -> LoadedBundle:
+    """Import the driver and call its init(); any exception propagates (the caller reports init_failed)."""
+    bundle_dir = bundle_dir.resolve()
+    image = json.loads((bundle_dir / "image.json").read_text(encoding="utf-8"))
+    app_dir = bundle_dir / "app"
+    driver = str(image.get("driver") or "score.py")
+    # image.json names the schema (null = the user gave none); older bundles without the key fall back
+    # to a service_schema.json next to the driver.
+    schema_name = image["schema"] if "schema" in image else "service_schema.json"
+    schema = None
+    if schema_name and (app_dir / schema_name).is_file():
+        schema = load_schema(app_dir / schema_name)
+    elif schema_name and "schema" in image:
+        raise FileNotFoundError(f"schema file {schema_name} named by image.json is missing from app/")
+    os.chdir(app_dir)
+    sys.path.insert(0, str(app_dir))
+    module_name = driver[:-3] if driver.endswith(".py") else driver
+    module = importlib.import_module(module_name)
+    run = getattr(module, "run", None)
+    if not callable(run):
+        raise RuntimeError(f"{driver} does not define a run() function")
+    records = getattr(module, "MLOPS_INPUT", None) == RECORDS
+    init = getattr(module, "init", None)
+    if callable(init):
+        init()
+    return LoadedBundle(image=image, module=module, run=run, schema=schema, records=records)

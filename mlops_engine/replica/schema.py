@@ -1,0 +1,222 @@
+"""Service schema (`service_schema.json`): parse it once, then validate and convert each request's inputs.
+
+Why this shape: the legacy file carries a base64 pickle (`internal`) that we must never load, so
+everything is derived from the `swagger` part (legacy reference 10.2). Per-input checkers are compiled
+once at start-up into plain tuples, so the per-request cost is a few type lookups per value; pandas and
+numpy are imported only when an input really needs them (memory and start-up of the replica).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+STANDARD: Final = 0
+NUMPY: Final = 1
+SPARK: Final = 2
+PANDAS: Final = 3
+_KIND_NAMES: Final = {STANDARD: "STANDARD", NUMPY: "NUMPY", SPARK: "SPARK", PANDAS: "PANDAS"}
+
+# swagger property type -> the exact Python types json.loads produces that are acceptable for it
+_ALLOWED: Final[dict[str, tuple[type, ...]]] = {
+    "integer": (int,),
+    "number": (int, float, type(None)),  # null becomes NaN in a DataFrame
+    "string": (str,),
+    "boolean": (bool,),
+}
+NOT_OBJECT: Final = "Input request does not respect the schema defined by the service's swagger specification."
+
+
+class InputError(Exception):
+    """The request does not fit the schema; the message is returned to the caller with a 400."""
+
+
+class UnsupportedInput(Exception):
+    """The schema declares an input kind the local engine cannot serve (SPARK); answered with a 500."""
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """One declared input (or output) of run()."""
+
+    name: str
+    kind: int
+    swagger: dict[str, Any]
+    # PANDAS: ((column, allowed types or None for "anything"), ...) in schema order
+    columns: tuple[tuple[str, tuple[type, ...] | None], ...] = ()
+    column_formats: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Schema:
+    inputs: dict[str, InputSpec]
+    outputs: dict[str, InputSpec]
+
+    @property
+    def needs_pandas(self) -> bool:
+        return any(s.kind == PANDAS for s in self.inputs.values())
+
+    @property
+    def needs_numpy(self) -> bool:
+        return any(s.kind == NUMPY for s in self.inputs.values())
+
+
+def load_schema(path: Path) -> Schema:
+    """Read a legacy schema file; only the `swagger` and `type` parts are used (never `internal`)."""
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path.name}: expected a JSON object")
+    return Schema(inputs=_specs(raw.get("input")), outputs=_specs(raw.get("output")))
+
+
+def _specs(section: Any) -> dict[str, InputSpec]:
+    if not section:
+        return {}
+    if not isinstance(section, dict):
+        raise ValueError("schema section must be an object of argument name -> definition")
+    return {name: _spec(name, d) for name, d in section.items()}
+
+
+def _spec(name: str, d: Any) -> InputSpec:
+    if not isinstance(d, dict) or not isinstance(d.get("swagger"), dict):
+        raise ValueError(f"schema entry {name!r} has no swagger definition")
+    kind = int(d.get("type", STANDARD))
+    swagger = d["swagger"]
+    if kind != PANDAS:
+        return InputSpec(name, kind, swagger)
+    props = (swagger.get("items") or {}).get("properties") or {}
+    columns = tuple((col, _ALLOWED.get(p.get("type", ""))) for col, p in props.items())
+    formats = {col: p["format"] for col, p in props.items() if p.get("format") in ("date-time", "timedelta")}
+    return InputSpec(name, kind, swagger, columns, formats)
+
+
+def swagger_without_example(spec: InputSpec) -> dict[str, Any]:
+    return {k: v for k, v in spec.swagger.items() if k != "example"}
+
+
+class InputConverter:
+    """Turns a request body into run()'s keyword arguments, or raises InputError."""
+
+    def __init__(self, schema: Schema, records: bool) -> None:
+        self._specs = schema.inputs
+        self._records = records
+        self._pd: Any = None
+        self._np: Any = None
+        if schema.needs_pandas and not records:
+            import pandas
+
+            self._pd = pandas
+        if schema.needs_numpy:
+            import numpy
+
+            self._np = numpy
+
+    def convert(self, body: bytes) -> dict[str, Any]:
+        try:
+            data = json.loads(body)
+        except ValueError as exc:  # JSONDecodeError and UnicodeDecodeError
+            raise InputError(f"Input failed JSON deserialization: {exc}") from None
+        if type(data) is not dict:
+            raise InputError(NOT_OBJECT)
+        specs = self._specs
+        for key in data:
+            if key not in specs:
+                raise InputError(f"Argument mismatch: Unexpected argument {key}")
+        if len(data) != len(specs):
+            missing = ", ".join(k for k in specs if k not in data)
+            raise InputError(f"Argument mismatch: Missing argument(s) {missing}")
+        out: dict[str, Any] = {}
+        for key, value in data.items():
+            spec = specs[key]
+            kind = spec.kind
+            if kind == PANDAS:
+                out[key] = self._pandas(spec, value)
+            elif kind == STANDARD:
+                out[key] = _standard(spec, value)
+            elif kind == NUMPY:
+                out[key] = self._numpy(spec, value)
+            else:
+                raise UnsupportedInput(
+                    f"Input {key!r} has schema type {kind} ({_KIND_NAMES.get(kind, 'unknown')}), "
+                    "which the local engine does not support."
+                )
+        return out
+
+    def _pandas(self, spec: InputSpec, value: Any) -> Any:
+        if type(value) is not list:
+            raise InputError("Invalid input format: expected an array of items.")
+        columns = spec.columns
+        records: list[dict[str, Any]] = []
+        append = records.append
+        for i, row in enumerate(value):
+            if type(row) is not dict:
+                raise InputError(f"Invalid input format: item {i} of {spec.name!r} is not an object.")
+            clean = {}
+            for col, allowed in columns:
+                try:
+                    v = row[col]
+                except KeyError:
+                    raise InputError(f"Input {spec.name!r}: row {i} is missing column {col!r}") from None
+                if allowed is not None and type(v) not in allowed:
+                    raise InputError(
+                        f"Input {spec.name!r}: column {col!r} in row {i} must be of type "
+                        f"{_type_name(allowed)}, got {_json_type(v)}"
+                    )
+                clean[col] = v
+            append(clean)
+        if self._records:
+            return records
+        pd = self._pd
+        df = pd.DataFrame(records, columns=[c for c, _ in columns])
+        for col, fmt in spec.column_formats.items():
+            try:
+                df[col] = pd.to_datetime(df[col]) if fmt == "date-time" else pd.to_timedelta(df[col])
+            except (ValueError, TypeError) as exc:
+                raise InputError(_deserialize_error(spec.name, exc)) from None
+        return df
+
+    def _numpy(self, spec: InputSpec, value: Any) -> Any:
+        np = self._np
+        example = spec.swagger.get("example")
+        try:
+            ref = np.asarray(example) if example is not None else None
+            arr = np.asarray(value, dtype=ref.dtype if ref is not None else None)
+        except (ValueError, TypeError) as exc:
+            raise InputError(_deserialize_error(spec.name, exc)) from None
+        if ref is not None and arr.shape[1:] != ref.shape[1:]:
+            raise InputError(
+                _deserialize_error(
+                    spec.name, f"expected dimensions after the first to be {list(ref.shape[1:])}, got {list(arr.shape[1:])}"
+                )
+            )
+        return arr
+
+
+def _standard(spec: InputSpec, value: Any) -> Any:
+    if "example" not in spec.swagger:
+        return value
+    expected = type(spec.swagger["example"])
+    actual = type(value)
+    if actual is expected or (expected is float and actual is int) or spec.swagger["example"] is None:
+        return value
+    raise InputError(_deserialize_error(spec.name, f"expected {expected.__name__}, got {_json_type(value)}"))
+
+
+def _deserialize_error(name: str, err: object) -> str:
+    return f"Failed to deserialize {name} to type provided by input schema, Error Details: {err}"
+
+
+_PY_TO_JSON: Final = {int: "integer", float: "number", str: "string", bool: "boolean", type(None): "null", list: "array", dict: "object"}
+
+
+def _json_type(v: object) -> str:
+    return _PY_TO_JSON.get(type(v), type(v).__name__)
+
+
+def _type_name(allowed: tuple[type, ...]) -> str:
+    for name, types in _ALLOWED.items():
+        if types == allowed:
+            return name
+    return "/".join(_json_type(t()) for t in allowed)

@@ -1,0 +1,109 @@
+"""Swagger 2.0 document served at `swagger.json`, shaped like the legacy SDK's generator (legacy reference 8.3).
+
+Why this shape: the legacy CLI reads `definitions.ServiceInput.example` to build its `-d` sample, so the
+definitions must keep the legacy layout exactly. The document is built once at start-up and served as
+pre-encoded bytes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .schema import InputSpec, Schema, swagger_without_example
+
+_ERROR_RESPONSE = {
+    "type": "object",
+    "properties": {
+        "status_code": {"type": "integer", "format": "int32"},
+        "message": {"type": "string"},
+    },
+}
+
+
+def route_prefix(mode: str, service_name: str) -> str:
+    """'' in local mode, '/api/v1/service/<name>' in cluster mode (legacy reference 8.1)."""
+    return f"/api/v1/service/{service_name}" if mode == "cluster" else ""
+
+
+def _definition(specs: dict[str, InputSpec]) -> dict[str, Any]:
+    if not specs:
+        return {"type": "object"}
+    definition: dict[str, Any] = {
+        "type": "object",
+        "properties": {name: swagger_without_example(s) for name, s in specs.items()},
+    }
+    examples = {name: s.swagger["example"] for name, s in specs.items() if "example" in s.swagger}
+    if examples:
+        definition["example"] = examples
+    return definition
+
+
+def build_swagger(service_name: str, mode: str, schema: Schema | None) -> dict[str, Any]:
+    prefix = route_prefix(mode, service_name)
+    default_error = {
+        "description": "The service failed to execute due to an error.",
+        "schema": {"$ref": "#/definitions/ErrorResponse"},
+    }
+    score_op: dict[str, Any] = {
+        "operationId": "RunMLService",
+        "description": "Run web service's model and get the prediction output",
+        "parameters": [
+            {
+                "name": "serviceInputPayload",
+                "in": "body",
+                "description": "The input payload for executing the real-time machine learning service.",
+                "schema": {"$ref": "#/definitions/ServiceInput"},
+            }
+        ],
+        "responses": {
+            "200": {
+                "description": "The service processed the input correctly and provided a result prediction, if applicable.",
+                "schema": {"$ref": "#/definitions/ServiceOutput"},
+            },
+            "default": default_error,
+        },
+    }
+    doc: dict[str, Any] = {
+        "swagger": "2.0",
+        "info": {
+            "title": service_name or "ML service",
+            "description": f"API specification for the Azure Machine Learning service {service_name}",
+            "version": "1.0",
+        },
+        "schemes": ["https"],
+        "consumes": ["application/json"],
+        "produces": ["application/json"],
+    }
+    if mode == "cluster":
+        doc["securityDefinitions"] = {
+            "Bearer": {
+                "type": "apiKey",
+                "name": "Authorization",
+                "in": "header",
+                "description": "For example: Bearer abc123",
+            }
+        }
+        score_op["security"] = [{"Bearer": []}]
+    doc["paths"] = {
+        f"{prefix}/": {
+            "get": {
+                "operationId": "ServiceHealthCheck",
+                "description": "Simple health check endpoint to ensure the service is up at any given point.",
+                "responses": {
+                    "200": {
+                        "description": "If service is up and running, this response will be returned with the content 'Healthy'",
+                        "schema": {"type": "string"},
+                        "examples": {"application/json": "Healthy"},
+                    },
+                    "default": default_error,
+                },
+            }
+        },
+        f"{prefix}/score": {"post": score_op},
+    }
+    doc["definitions"] = {
+        "ServiceInput": _definition(schema.inputs if schema else {}),
+        "ServiceOutput": _definition(schema.outputs if schema else {}),
+        "ErrorResponse": _ERROR_RESPONSE,
+    }
+    return doc

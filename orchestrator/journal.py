@@ -1,0 +1,252 @@
+"""The journal: SQLite at $MLOPS_HOME/journal.db (conventions 13; architecture "Journal").
+
+It records runs, steps, every az argv (scrubbed) with its exit code, the ids each run produced, the
+content hash of every registered model file, and per service the ordered images deployed. Mutating
+calls are written *before* (exit_code NULL, resource state 'pending') and *after*; on restart the
+orchestrator trusts an id only once a `show` command confirms it.
+
+The format version lives in `schema_version`; `MIGRATIONS[n]` upgrades version n-1 to n and runs in
+one transaction, so an old journal is migrated explicitly the first time a newer mlops opens it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Final
+
+from orchestrator.scrub import scrub_argv
+
+FORMAT_VERSION: Final = 2
+
+MIGRATIONS: Final[dict[int, str]] = {
+    1: """
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY, command TEXT NOT NULL, recipe TEXT, params TEXT,
+            started_at TEXT NOT NULL, finished_at TEXT, status TEXT NOT NULL DEFAULT 'running');
+        CREATE TABLE steps (
+            id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), kind TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'running', detail TEXT, started_at TEXT NOT NULL, finished_at TEXT);
+        CREATE TABLE calls (
+            id INTEGER PRIMARY KEY, run_id INTEGER NOT NULL REFERENCES runs(id), step_id INTEGER,
+            argv TEXT NOT NULL, exit_code INTEGER, started_at TEXT NOT NULL, finished_at TEXT);
+        CREATE TABLE resources (
+            id INTEGER PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL, resource_id TEXT,
+            state TEXT NOT NULL, run_id INTEGER, updated_at TEXT NOT NULL, UNIQUE (kind, key));
+        CREATE TABLE model_files (
+            sha256 TEXT NOT NULL, model_name TEXT NOT NULL, model_id TEXT NOT NULL, model_version INTEGER,
+            registered_at TEXT NOT NULL, PRIMARY KEY (sha256, model_name));
+        CREATE TABLE deployments (
+            id INTEGER PRIMARY KEY, service_name TEXT NOT NULL, service_id TEXT, image_id TEXT NOT NULL,
+            image_version INTEGER, model_name TEXT, model_version INTEGER, deployed_at TEXT NOT NULL,
+            outcome TEXT NOT NULL, run_id INTEGER);
+    """,
+    # v2: what kind of change each deployment was (create / update / rollback) and the image name,
+    # so `rollback --to VERSION` can tell image names apart.
+    2: """
+        ALTER TABLE deployments ADD COLUMN action TEXT NOT NULL DEFAULT 'update';
+        ALTER TABLE deployments ADD COLUMN image_name TEXT;
+        CREATE INDEX deployments_by_service ON deployments (service_name, id);
+    """,
+}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One image deployed (or attempted) on a service."""
+
+    id: int
+    service_name: str
+    service_id: str | None
+    image_id: str
+    image_name: str | None
+    image_version: int | None
+    model_name: str | None
+    model_version: int | None
+    deployed_at: str
+    outcome: str  # succeeded | failed | rolled_back
+    action: str  # create | update | rollback
+
+
+class Journal:
+    """Open (creating or migrating) the journal database."""
+
+    def __init__(self, path: Path, now: Callable[[], str] = _now) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._now = now
+        # isolation_level=None: autocommit, so each record is durable before the next az call (kill -9).
+        self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self.migrate()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def version(self) -> int:
+        has = self._db.execute("SELECT name FROM sqlite_master WHERE name='schema_version'").fetchone()
+        if not has:
+            return 0
+        row = self._db.execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0]) if row else 0
+
+    def migrate(self) -> None:
+        """Apply MIGRATIONS[current+1 .. FORMAT_VERSION], each in its own transaction."""
+        current = self.version()
+        if current > FORMAT_VERSION:
+            from orchestrator.errors import MlopsError
+
+            raise MlopsError(
+                f"{self.path} has format version {current}, newer than this mlops ({FORMAT_VERSION}); upgrade mlops"
+            )
+        for target in range(current + 1, FORMAT_VERSION + 1):
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[target].split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+                self._db.execute("DELETE FROM schema_version")
+                self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    # runs and steps
+    def start_run(self, command: str, recipe: str | None, params: dict[str, object]) -> int:
+        cur = self._db.execute(
+            "INSERT INTO runs (command, recipe, params, started_at) VALUES (?, ?, ?, ?)",
+            (command, recipe, json.dumps(params, sort_keys=True), self._now()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def finish_run(self, run_id: int, status: str) -> None:
+        self._db.execute("UPDATE runs SET status=?, finished_at=? WHERE id=?", (status, self._now(), run_id))
+
+    def start_step(self, run_id: int, kind: str) -> int:
+        cur = self._db.execute(
+            "INSERT INTO steps (run_id, kind, started_at) VALUES (?, ?, ?)", (run_id, kind, self._now())
+        )
+        return int(cur.lastrowid or 0)
+
+    def finish_step(self, step_id: int, status: str, detail: str = "") -> None:
+        self._db.execute(
+            "UPDATE steps SET status=?, detail=?, finished_at=? WHERE id=?", (status, detail, self._now(), step_id)
+        )
+
+    # calls
+    def start_call(self, run_id: int, step_id: int | None, argv: Sequence[str]) -> int:
+        cur = self._db.execute(
+            "INSERT INTO calls (run_id, step_id, argv, started_at) VALUES (?, ?, ?, ?)",
+            (run_id, step_id, json.dumps(list(scrub_argv(argv))), self._now()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def finish_call(self, call_id: int, exit_code: int) -> None:
+        self._db.execute("UPDATE calls SET exit_code=?, finished_at=? WHERE id=?", (exit_code, self._now(), call_id))
+
+    def calls(self, run_id: int) -> list[tuple[list[str], int | None]]:
+        rows = self._db.execute("SELECT argv, exit_code FROM calls WHERE run_id=? ORDER BY id", (run_id,))
+        return [(json.loads(a), c) for a, c in rows]
+
+    # produced resources (intent before, id after)
+    def intend(self, kind: str, key: str, run_id: int) -> None:
+        """Record that a create of (kind, key) is about to be sent; keeps an id already known."""
+        self._db.execute(
+            "INSERT INTO resources (kind, key, state, run_id, updated_at) VALUES (?, ?, 'pending', ?, ?) "
+            "ON CONFLICT (kind, key) DO UPDATE SET state='pending', run_id=excluded.run_id, updated_at=excluded.updated_at",
+            (kind, key, run_id, self._now()),
+        )
+
+    def record(self, kind: str, key: str, resource_id: str, run_id: int) -> None:
+        self._db.execute(
+            "INSERT INTO resources (kind, key, resource_id, state, run_id, updated_at) VALUES (?, ?, ?, 'created', ?, ?) "
+            "ON CONFLICT (kind, key) DO UPDATE SET resource_id=excluded.resource_id, state='created', "
+            "run_id=excluded.run_id, updated_at=excluded.updated_at",
+            (kind, key, resource_id, run_id, self._now()),
+        )
+
+    def forget(self, kind: str, key: str) -> None:
+        self._db.execute("DELETE FROM resources WHERE kind=? AND key=?", (kind, key))
+
+    def lookup(self, kind: str, key: str) -> tuple[str | None, str] | None:
+        """(resource_id, state) for (kind, key), or None when never attempted."""
+        row = self._db.execute("SELECT resource_id, state FROM resources WHERE kind=? AND key=?", (kind, key)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    # model files
+    def model_for_hash(self, sha256: str, model_name: str) -> str | None:
+        row = self._db.execute(
+            "SELECT model_id FROM model_files WHERE sha256=? AND model_name=?", (sha256, model_name)
+        ).fetchone()
+        return str(row[0]) if row else None
+
+    def record_model_file(self, sha256: str, model_name: str, model_id: str, version: int | None) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO model_files (sha256, model_name, model_id, model_version, registered_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            (sha256, model_name, model_id, version, self._now()),
+        )
+
+    def model_version(self, model_id: str) -> tuple[str, int | None] | None:
+        row = self._db.execute(
+            "SELECT model_name, model_version FROM model_files WHERE model_id=?", (model_id,)
+        ).fetchone()
+        return (str(row[0]), row[1]) if row else None
+
+    # deployments
+    def record_deployment(
+        self,
+        *,
+        service_name: str,
+        service_id: str | None,
+        image_id: str,
+        image_name: str | None,
+        image_version: int | None,
+        model_name: str | None,
+        model_version: int | None,
+        outcome: str,
+        action: str,
+        run_id: int | None,
+    ) -> int:
+        cur = self._db.execute(
+            "INSERT INTO deployments (service_name, service_id, image_id, image_name, image_version, model_name, "
+            "model_version, deployed_at, outcome, action, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (service_name, service_id, image_id, image_name, image_version, model_name, model_version,
+             self._now(), outcome, action, run_id),
+        )  # fmt: skip
+        return int(cur.lastrowid or 0)
+
+    def set_outcome(self, deployment_id: int, outcome: str, service_id: str | None = None) -> None:
+        self._db.execute(
+            "UPDATE deployments SET outcome=?, service_id=COALESCE(?, service_id) WHERE id=?",
+            (outcome, service_id, deployment_id),
+        )
+
+    def deployments(self, service_name: str | None = None) -> list[Deployment]:
+        query = (
+            "SELECT id, service_name, service_id, image_id, image_name, image_version, model_name, model_version, "
+            "deployed_at, outcome, action FROM deployments"
+        )
+        args: tuple[str, ...] = ()
+        if service_name:
+            query += " WHERE service_name=?"
+            args = (service_name,)
+        return [Deployment(*row) for row in self._db.execute(query + " ORDER BY id", args)]
+
+    def service_id(self, service_name: str) -> str | None:
+        row = self._db.execute(
+            "SELECT service_id FROM deployments WHERE service_name=? AND service_id IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (service_name,),
+        ).fetchone()
+        return str(row[0]) if row else None
