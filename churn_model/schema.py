@@ -109,7 +109,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--data", default=str(features.DEFAULT_CSV), help="CSV whose first row is the example"
     )
-    parser.add_argument("--out", default=SCHEMA_FILE, help="output file (default: ./service_schema.json)")
+    parser.add_argument("--out", "--output", dest="out", default=SCHEMA_FILE, help="output file (default: ./service_schema.json)")
     args = parser.parse_args(argv)
     try:
         write_schema(args.out, args.data)

@@ -39,6 +39,7 @@ STABLE_AFTER_S: Final = 10.0  # a replica serving this long resets its slot's ba
 PROBE_TIMEOUT_S: Final = 2.0
 KILL_GRACE_S: Final = 2.0  # after the drain timeout, before SIGKILL
 LOG_TAIL_LINES: Final = 30
+_SINGLE_THREAD_ENV: Final = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _PACKAGE_ROOT: Final = str(Path(__file__).resolve().parent.parent)
 # access-log lines of other replicas sharing a log file are left out of a failing replica's tail
 _ACCESS_LINE: Final = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}, INFO, [^,]*, (score|health|swagger|unknown), ")
@@ -279,6 +280,8 @@ class Supervisor:
         status_r, status_w = os.pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (_PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
+        for var in _SINGLE_THREAD_ENV:  # a replica serves one request at a time: no math-library thread pools
+            env.setdefault(var, "1")
         fd = svc.sock.fileno()
         argv = [
             self._python, "-m", "mlops_engine.replica", "--bundle", str(spec.bundle_dir),

@@ -74,6 +74,10 @@ def manifest_show_argv(manifest_id: str) -> Argv:
     return ("ml", "manifest", "show", "-i", manifest_id, "-o", "json")
 
 
+def manifest_list_argv() -> Argv:
+    return ("ml", "manifest", "list", "-o", "json")
+
+
 def image_create_argv(name: str, manifest_id: str) -> Argv:
     return ("ml", "image", "create", "-n", name, "--manifest-id", manifest_id)
 
@@ -187,13 +191,19 @@ class Az:
         result = self._show(tail)
         return p.parse_account(command_name(tail), result.stdout) if result else None
 
-    def account_create(self, rg: str, name: str, location: str, sku_name: str, sku_instances: int) -> p.Account:
+    def account_create(
+        self, rg: str, name: str, location: str, sku_name: str, sku_instances: int
+    ) -> p.Account:
         tail = account_create_argv(rg, name, location, sku_name, sku_instances)
-        return p.parse_account(command_name(tail), self.call(tail, write=True, timeout=WRITE_TIMEOUT_S).stdout)
+        return p.parse_account(
+            command_name(tail), self.call(tail, write=True, timeout=WRITE_TIMEOUT_S).stdout
+        )
 
     def account_set(self, rg: str, name: str) -> p.Account:
         tail = account_set_argv(rg, name)
-        return p.parse_account(command_name(tail), self.call(tail, write=True, timeout=WRITE_TIMEOUT_S).stdout)
+        return p.parse_account(
+            command_name(tail), self.call(tail, write=True, timeout=WRITE_TIMEOUT_S).stdout
+        )
 
     def env_show(self, rg: str, name: str) -> p.Environment | None:
         tail = env_show_argv(rg, name)
@@ -206,7 +216,9 @@ class Az:
 
     def env_set(self, rg: str, name: str) -> str:
         tail = env_set_argv(rg, name)
-        return p.parse_env_set(command_name(tail), self.call(tail, write=True, timeout=WRITE_TIMEOUT_S).stdout)
+        return p.parse_env_set(
+            command_name(tail), self.call(tail, write=True, timeout=WRITE_TIMEOUT_S).stdout
+        )
 
     # models, manifests, images
     def model_register(self, model_file: str, name: str, description: str, tag: str, cwd: Path) -> str:
@@ -236,6 +248,11 @@ class Az:
         tail = manifest_show_argv(manifest_id)
         result = self._show(tail)
         return p.parse_manifest(command_name(tail), result.stdout) if result else None
+
+    def manifest_list(self) -> tuple[p.Manifest, ...]:
+        tail = manifest_list_argv()
+        result = self.call(tail, write=False, timeout=SHOW_TIMEOUT_S)
+        return p.parse_manifests(command_name(tail), result.stdout)
 
     def image_create(self, name: str, manifest_id: str) -> str:
         tail = image_create_argv(name, manifest_id)
@@ -271,7 +288,9 @@ class Az:
 
     def service_update(self, service_id: str, image_id: str) -> p.Deployed:
         tail = service_update_argv(service_id, image_id)
-        return p.parse_deployed(command_name(tail), self._operation(tail, f"update of service {service_id}").stdout)
+        return p.parse_deployed(
+            command_name(tail), self._operation(tail, f"update of service {service_id}").stdout
+        )
 
     def service_run(self, service_id: str, data: str) -> str:
         tail = service_run_argv(service_id, data)

@@ -28,7 +28,7 @@ Permanent (never retried):
                             but the build or deployment may still finish server-side (re-run later)
   * ``operation_failed``  - an async operation ended "State": "Failed" (image build, deployment)
   * ``auth``       - 401/403, Unauthorized, Forbidden, AuthorizationFailed, "az login", "logged in"
-  * ``not_found``  - 404, NotFound, ResourceNotFound, "not found", "could not be found"
+  * ``not_found``  - 404, NotFound, ResourceNotFound, "not found", "could not be found", "no such file"
   * ``conflict``   - 409, Conflict, "already exists"
   * ``quota``      - "quota"
   * ``usage``      - argparse errors (exit code 2)
@@ -51,11 +51,17 @@ RULES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     (re.compile(r"operation polling timed out", _I), "operation_timeout"),
     (re.compile(r"""["']State["']\s*:\s*["'](?:Failed|Cancelled)["']"""), "operation_failed"),
     (
-        re.compile(r"""["'](?:Response Code|StatusCode|statusCode)["']\s*:\s*["']?429\b|too many requests|throttl""", _I),
+        re.compile(
+            r"""["'](?:Response Code|StatusCode|statusCode)["']\s*:\s*["']?429\b|too many requests|throttl""",
+            _I,
+        ),
         "throttled",
     ),
     (
-        re.compile(r"Error connecting to|Unable to reach the requested host|ehostunreach|Connection (?:aborted|refused|reset)", _I),
+        re.compile(
+            r"Error connecting to|Unable to reach the requested host|ehostunreach|Connection (?:aborted|refused|reset)",
+            _I,
+        ),
         "connection",
     ),
     (re.compile(r"timed out", _I), "timeout"),
@@ -78,14 +84,20 @@ RULES: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     ),
     (
         re.compile(
-            r"""["'](?:Response Code|StatusCode|statusCode)["']\s*:\s*["']?404\b|NotFound|not found|could not be found""",
+            r"""["'](?:Response Code|StatusCode|statusCode)["']\s*:\s*["']?404\b|NotFound|not found|could not be found|no such file""",
             _I,
         ),
         "not_found",
     ),
-    (re.compile(r"""["'](?:Response Code|StatusCode|statusCode)["']\s*:\s*["']?409\b|Conflict|already exists""", _I), "conflict"),
+    (
+        re.compile(
+            r"""["'](?:Response Code|StatusCode|statusCode)["']\s*:\s*["']?409\b|Conflict|already exists""",
+            _I,
+        ),
+        "conflict",
+    ),
     (re.compile(r"quota", _I), "quota"),
-    (re.compile(r"^ERROR: az ml [a-z -]+: error:", re.M), "usage"),
+    (re.compile(r"^ERROR: az ml [a-z -]+: error:", re.MULTILINE), "usage"),
     (
         re.compile(
             r"""["'](?:Response Code|StatusCode|statusCode)["']\s*:\s*["']?400\b|BadRequest|Invalid|must be"""
@@ -122,7 +134,7 @@ class AzError:
 
 
 def _error_block(text: str) -> str:
-    match = re.search(r"^ERROR: ", text, re.M)
+    match = re.search(r"^ERROR: ", text, re.MULTILINE)
     return text[match.start() :] if match else text
 
 
@@ -141,7 +153,7 @@ def parse_az_error(stderr: str) -> AzError:
         data = None
     if isinstance(data, dict):
         return _from_json(data)
-    if body.startswith("{'") or body.startswith('{"'):
+    if body.startswith(("{'", '{"')):
         return _from_repr(body)
     return AzError(body.splitlines()[0].strip(), "text")
 
@@ -180,7 +192,7 @@ def _from_json(data: dict[str, Any]) -> AzError:
 
 
 _REPR_ERROR: Final = re.compile(r"""'Error': '((?:\\.|[^'\\])*)'""")
-_REPR_EXC: Final = re.compile(r"""'Error': ([A-Z][A-Za-z]*Error)\((.*?)\)\}?\s*$""", re.S)
+_REPR_EXC: Final = re.compile(r"""'Error': ([A-Z][A-Za-z]*Error)\((.*?)\)\}?\s*$""", re.DOTALL)
 _REPR_CODE: Final = re.compile(r"""'Response Code': '?(\d{3}|[A-Za-z]+)'?""")
 _REPR_CONTENT: Final = re.compile(r"""'Response Content': b?'((?:\\.|[^'\\])*)'""")
 

@@ -1,160 +1,54 @@
 """Pure parsers for everything the orchestrator reads from the `az ml` CLI (convention 5).
 
 Each `parse_*` takes the command's display name (for error messages) and its stdout, and returns a
-frozen dataclass or raises `UnexpectedOutputError`. Formats: legacy-az-ml.md sections 4-8.
+frozen dataclass (`azrecords`, re-exported here) or raises `UnexpectedOutputError`. Formats:
+legacy-az-ml.md sections 4-8.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
-from typing import Any, Final, TypedDict, cast
+from typing import Any, Final, cast
 
+from orchestrator.azrecords import (
+    Account,
+    AccountJson,
+    Deployed,
+    Environment,
+    EnvJson,
+    Image,
+    ImageJson,
+    Manifest,
+    ManifestJson,
+    Model,
+    ModelJson,
+    Progress,
+    Service,
+    ServiceJson,
+    Table,
+)
 from orchestrator.errors import UnexpectedOutputError
 
-LOCAL_PREFIX: Final = "[Local mode] "
-
-# --- raw JSON shapes (what the CLI prints with -o json) -------------------------------------------
-
-AccountJson = TypedDict(
-    "AccountJson", {"name": str, "location": str, "resourceGroup": str, "resource_group": str, "subscription": str}, total=False
-)
-EnvJson = TypedDict(
+__all__ = [
+    "Account",
+    "AccountJson",
+    "Deployed",
     "EnvJson",
-    {
-        "Cluster Name": str,
-        "Cluster Size": "int | str",
-        "Created On": str,
-        "Current Mode": str,
-        "Location": str,
-        "Provisioning Errors": list[Any],
-        "Provisioning State": str,
-        "Resource Group": str,
-        "Subscription": str,
-    },
-    total=False,
-)
+    "Environment",
+    "Image",
+    "ImageJson",
+    "Manifest",
+    "ManifestJson",
+    "Model",
+    "ModelJson",
+    "Progress",
+    "Service",
+    "ServiceJson",
+    "Table",
+]
 
-
-class ModelJson(TypedDict, total=False):
-    Id: str
-    Name: str
-    Version: int
-    CreatedAt: str
-
-
-class ManifestJson(TypedDict, total=False):
-    Id: str
-    Name: str
-    Version: int
-    ModelIds: list[str]
-
-
-class ImageJson(TypedDict, total=False):
-    Id: str
-    Name: str
-    Version: int
-    CreationState: str
-    Manifest_Name: str
-    Manifest_Version: int
-
-
-class ServiceJson(TypedDict, total=False):
-    Id: str
-    Name: str
-    State: str
-    Image_URL: str
-    Models: str
-    UpdatedAt: str
-
-
-# --- records ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Account:
-    name: str
-    resource_group: str
-    location: str
-
-
-@dataclass(frozen=True)
-class Environment:
-    name: str
-    resource_group: str
-    location: str
-    state: str
-    errors: tuple[str, ...] = ()
-    cluster_size: int | None = None
-
-
-@dataclass(frozen=True)
-class Model:
-    id: str
-    name: str
-    version: int
-
-
-@dataclass(frozen=True)
-class Manifest:
-    id: str
-    name: str
-    version: int
-    model_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Image:
-    id: str
-    name: str
-    version: int
-    state: str
-    manifest_name: str | None = None
-
-
-@dataclass(frozen=True)
-class Service:
-    id: str
-    name: str
-    state: str
-    image_url: str | None = None
-    models: str | None = None
-    image_id: str | None = None  # only with `-v`
-    image_version: int | None = None  # only with `-v`
-    scoring_uri: str | None = None  # only with `-v`
-
-
-@dataclass(frozen=True)
-class Progress:
-    """A `Creating image...Done.` style line: verb, noun, number of polls, outcome (Done/Failed)."""
-
-    verb: str
-    noun: str
-    polls: int
-    outcome: str
-
-
-@dataclass(frozen=True)
-class Deployed:
-    """The text a successful `service create|update realtime` prints."""
-
-    service_id: str
-    local: bool
-    usage: str | None
-    progress: Progress | None
-
-
-@dataclass(frozen=True)
-class Table:
-    """An `-o table` output: column names and rows of cell strings."""
-
-    columns: tuple[str, ...]
-    rows: tuple[tuple[str, ...], ...]
-
-    def dicts(self) -> list[dict[str, str]]:
-        return [dict(zip(self.columns, row)) for row in self.rows]
-
+LOCAL_PREFIX: Final = "[Local mode] "
 
 # --- helpers ------------------------------------------------------------------------------------
 
@@ -162,7 +56,7 @@ class Table:
 def _json(command: str, stdout: str) -> Any:
     try:
         return json.loads(stdout)
-    except ValueError as exc:
+    except json.JSONDecodeError as exc:
         raise UnexpectedOutputError(command, f"not JSON ({exc.msg} at line {exc.lineno})", stdout) from None
 
 
@@ -201,7 +95,9 @@ def _provisioning_errors(raw: Any) -> tuple[str, ...]:
             out.append(str(item))
             continue
         text = f"{err.get('code', 'Error')}: {err.get('message', '')}".rstrip(": ")
-        details = [f"{d.get('code')}: {d.get('message')}" for d in err.get("details", []) if isinstance(d, dict)]
+        details = [
+            f"{d.get('code')}: {d.get('message')}" for d in err.get("details", []) if isinstance(d, dict)
+        ]
         out.append(text + (f" ({'; '.join(details)})" if details else ""))
     return tuple(out)
 
@@ -285,7 +181,9 @@ def parse_services(command: str, stdout: str) -> tuple[Service, ...]:
 # --- text outputs -------------------------------------------------------------------------------
 
 _ID_LINE: Final = re.compile(r"^Id: (\S+)$")
-_PROGRESS: Final = re.compile(r"^(Creating|Updating) (image|service)(\.*)(?:\[Debug\][^\n]*)?(Done\.?|Failed)?$")
+_PROGRESS: Final = re.compile(
+    r"^(Creating|Updating) (image|service)(\.*)(?:\[Debug\][^\n]*)?(Done\.?|Failed)?$"
+)
 _LOCAL_DONE: Final = re.compile(r"^Done$")
 
 
@@ -370,7 +268,9 @@ def parse_table(command: str, stdout: str) -> Table:
     if len(lines) < 2 or not re.fullmatch(r"-+(?:  -+)*", lines[1].rstrip()):
         raise UnexpectedOutputError(command, "no table header rule", stdout)
     spans = [m.span() for m in re.finditer(r"-+", lines[1])]
-    bounds = [(start, spans[i + 1][0] if i + 1 < len(spans) else None) for i, (start, _end) in enumerate(spans)]
+    bounds = [
+        (start, spans[i + 1][0] if i + 1 < len(spans) else None) for i, (start, _end) in enumerate(spans)
+    ]
 
     def cells(line: str) -> tuple[str, ...]:
         return tuple(line[start:end].strip() for start, end in bounds)
@@ -393,3 +293,19 @@ def parse_models(command: str, stdout: str) -> tuple[Model, ...]:
     raw = _json(command, stdout)
     items = raw if isinstance(raw, list) else [raw]
     return tuple(parse_model(command, json.dumps(item)) for item in items)
+
+
+def parse_manifests(command: str, stdout: str) -> tuple[Manifest, ...]:
+    """`manifest list` (summaries: no ModelIds, so `model_ids` is empty)."""
+    raw = _json(command, stdout)
+    if not isinstance(raw, list):
+        raise UnexpectedOutputError(command, "expected a JSON list", stdout)
+    return tuple(
+        Manifest(
+            _field(command, item, "Id", str, stdout),
+            _field(command, item, "Name", str, stdout),
+            _field(command, item, "Version", int, stdout),
+            (),
+        )
+        for item in raw
+    )

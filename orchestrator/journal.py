@@ -15,7 +15,7 @@ import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
@@ -56,7 +56,7 @@ MIGRATIONS: Final[dict[int, str]] = {
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True)
@@ -83,10 +83,11 @@ class Journal:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
         self._now = now
-        # isolation_level=None: autocommit, so each record is durable before the next az call (kill -9).
+        # Autocommit: each record is committed before the next az call runs. WAL + synchronous=NORMAL
+        # survives kill -9 of this process (only an OS crash can lose the last commits).
         self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
         self.migrate()
 
     def close(self) -> None:
@@ -141,7 +142,8 @@ class Journal:
 
     def finish_step(self, step_id: int, status: str, detail: str = "") -> None:
         self._db.execute(
-            "UPDATE steps SET status=?, detail=?, finished_at=? WHERE id=?", (status, detail, self._now(), step_id)
+            "UPDATE steps SET status=?, detail=?, finished_at=? WHERE id=?",
+            (status, detail, self._now(), step_id),
         )
 
     # calls
@@ -153,7 +155,9 @@ class Journal:
         return int(cur.lastrowid or 0)
 
     def finish_call(self, call_id: int, exit_code: int) -> None:
-        self._db.execute("UPDATE calls SET exit_code=?, finished_at=? WHERE id=?", (exit_code, self._now(), call_id))
+        self._db.execute(
+            "UPDATE calls SET exit_code=?, finished_at=? WHERE id=?", (exit_code, self._now(), call_id)
+        )
 
     def calls(self, run_id: int) -> list[tuple[list[str], int | None]]:
         rows = self._db.execute("SELECT argv, exit_code FROM calls WHERE run_id=? ORDER BY id", (run_id,))
@@ -181,7 +185,9 @@ class Journal:
 
     def lookup(self, kind: str, key: str) -> tuple[str | None, str] | None:
         """(resource_id, state) for (kind, key), or None when never attempted."""
-        row = self._db.execute("SELECT resource_id, state FROM resources WHERE kind=? AND key=?", (kind, key)).fetchone()
+        row = self._db.execute(
+            "SELECT resource_id, state FROM resources WHERE kind=? AND key=?", (kind, key)
+        ).fetchone()
         return (row[0], row[1]) if row else None
 
     # model files

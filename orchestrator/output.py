@@ -20,7 +20,9 @@ ENVELOPE_VERSION: Final = 1
 class Output:
     """Collects messages for the envelope and prints them in human mode."""
 
-    def __init__(self, mode: str = "text", stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
+    def __init__(
+        self, mode: str = "text", stdout: TextIO | None = None, stderr: TextIO | None = None
+    ) -> None:
         self.mode = mode
         self._stdout = stdout
         self._stderr = stderr

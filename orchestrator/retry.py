@@ -66,11 +66,13 @@ class Policy:
     max_wait_s: float
     jitter_s: float
 
-    def retrying(self, *, sleep: Sleep = time.sleep, clock: Clock = time.monotonic, jitter: bool = True) -> Retrying:
+    def retrying(
+        self, *, sleep: Sleep = time.sleep, clock: Clock = time.monotonic, jitter: bool = True
+    ) -> Retrying:
         return Retrying(
             retry=retry_if_exception(self.predicate),
             wait=wait_exponential_jitter(
-                initial=self.initial_s, max=self.max_wait_s, jitter=self.jitter_s if jitter else 0
+                multiplier=self.initial_s, max=self.max_wait_s, jitter=self.jitter_s if jitter else 0
             ),
             stop=stop_after_attempt(self.attempts) | stop_after_delay_on(self.deadline_s, clock),
             before_sleep=before_sleep_log(log, logging.WARNING),
@@ -79,17 +81,30 @@ class Policy:
         )
 
     def call(
-        self, fn: Callable[[], T], *, sleep: Sleep = time.sleep, clock: Clock = time.monotonic, jitter: bool = True
+        self,
+        fn: Callable[[], T],
+        *,
+        sleep: Sleep = time.sleep,
+        clock: Clock = time.monotonic,
+        jitter: bool = True,
     ) -> T:
         """Run fn under this policy; the last real error is re-raised when it gives up."""
         return self.retrying(sleep=sleep, clock=clock, jitter=jitter)(fn)
 
 
-TRANSIENT_AZ: Final = Policy("TRANSIENT_AZ", is_transient, attempts=5, deadline_s=300.0, initial_s=2.0, max_wait_s=30.0, jitter_s=1.0)
+TRANSIENT_AZ: Final = Policy(
+    "TRANSIENT_AZ", is_transient, attempts=5, deadline_s=300.0, initial_s=2.0, max_wait_s=30.0, jitter_s=1.0
+)
 """Read-only az calls: retry throttling, connection errors, timeouts and 5xx; 5 attempts or 5 minutes."""
 
 TRANSIENT_AZ_WRITE: Final = Policy(
-    "TRANSIENT_AZ_WRITE", is_safe_to_resend, attempts=4, deadline_s=300.0, initial_s=2.0, max_wait_s=30.0, jitter_s=1.0
+    "TRANSIENT_AZ_WRITE",
+    is_safe_to_resend,
+    attempts=4,
+    deadline_s=300.0,
+    initial_s=2.0,
+    max_wait_s=30.0,
+    jitter_s=1.0,
 )
 """Mutating az calls: retry only when the request cannot have been processed (throttled, no connection)."""
 

@@ -103,7 +103,9 @@ def _text(data: bytes | str | None) -> str:
 class ShRunner:
     """Runs commands with `sh`: no TTY, cleaned environment, timeouts, no sh exceptions leaking."""
 
-    def __init__(self, env: Mapping[str, str] | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, env: Mapping[str, str] | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._env = clean_env(env)
         self._clock = clock
 
@@ -138,12 +140,18 @@ class ShRunner:
                 "Check --az / MLOPS_AZ, or install the local engine (pip install -e .)."
             ) from None
         except sh.TimeoutException:
-            raise BackendError(f"`{shlex.join(scrub_argv(argv))}` did not finish within {timeout:g}s") from None
+            raise BackendError(
+                f"`{shlex.join(scrub_argv(argv))}` did not finish within {timeout:g}s"
+            ) from None
         except sh.SignalException:
             raise BackendError(f"`{shlex.join(scrub_argv(argv))}` was killed by a signal") from None
         except sh.ErrorReturnCode as exc:
             failed = CommandResult(
-                argv, int(exc.exit_code), _text(exc.stdout), _text(exc.stderr), round(self._clock() - start, 3)
+                argv,
+                int(exc.exit_code),
+                _text(exc.stdout),
+                _text(exc.stderr),
+                round(self._clock() - start, 3),
             )
             log_result(failed)
             raise CommandFailed(failed) from None

@@ -15,7 +15,10 @@ FAKE_SUBSCRIPTION: Final = "00000000-0000-0000-0000-000000000000"
 
 _SECRET_PATTERNS: Final[tuple[tuple[re.Pattern[str], str], ...]] = (
     # `az ml service keys realtime` text lines
-    (re.compile(r"^((?:\[Local mode\] )?(?:PrimaryKey|SecondaryKey):[ \t]*)\S+", re.M), rf"\g<1>{REDACTED}"),
+    (
+        re.compile(r"^((?:\[Local mode\] )?(?:PrimaryKey|SecondaryKey):[ \t]*)\S+", re.MULTILINE),
+        rf"\g<1>{REDACTED}",
+    ),
     # JSON and Python-repr forms of keys and passwords
     (
         re.compile(

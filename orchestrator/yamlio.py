@@ -18,7 +18,14 @@ def _str_representer(dumper: yaml.SafeDumper, data: str) -> yaml.ScalarNode:
     return dumper.represent_scalar("tag:yaml.org,2002:str", data)
 
 
+def _list_representer(dumper: yaml.SafeDumper, data: list[object]) -> yaml.SequenceNode:
+    # argv lists on one line, like the `$ cmd` lines of the transcripts
+    flow = bool(data) and all(isinstance(item, str) and "\n" not in item for item in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
 _Dumper.add_representer(str, _str_representer)
+_Dumper.add_representer(list, _list_representer)
 
 
 def load_text(text: str) -> Any:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from .common import ApiError, Response, bad_request, now_iso
-from .engine import RG_PATTERN, SUB_PATTERN, Engine
+from .engine import MMS_BASE, RG_PATTERN, SUB_PATTERN, Engine
 from .server import Request, Route, route
 
 PROVIDER = "/providers/Microsoft.MachineLearningModelManagement/accounts"
@@ -19,7 +19,9 @@ def ensure_resource_group(engine: Engine, rg: str, location: str) -> bool:
     with engine.db.tx() as conn:
         if conn.execute("SELECT 1 FROM resource_groups WHERE key = ?", (rg.lower(),)).fetchone():
             return False
-        conn.execute("INSERT INTO resource_groups (key, name, location) VALUES (?, ?, ?)", (rg.lower(), rg, location))
+        conn.execute(
+            "INSERT INTO resource_groups (key, name, location) VALUES (?, ?, ?)", (rg.lower(), rg, location)
+        )
         return True
 
 
@@ -28,16 +30,22 @@ def _put_rg(engine: Engine, req: Request) -> Response:
     body = req.json() if req.length else {}
     location = body.get("location") or "local"
     created = ensure_resource_group(engine, req.params["rg"], str(location))
-    row = engine.db.one("SELECT name, location FROM resource_groups WHERE key = ?", (req.params["rg"].lower(),))
+    row = engine.db.one(
+        "SELECT name, location FROM resource_groups WHERE key = ?", (req.params["rg"].lower(),)
+    )
     assert row is not None
     return Response(201 if created else 200, {"name": row[0], "location": row[1]})
 
 
 def _get_rg(engine: Engine, req: Request) -> Response:
     engine.check_sub(req.params["sub"])
-    row = engine.db.one("SELECT name, location FROM resource_groups WHERE key = ?", (req.params["rg"].lower(),))
+    row = engine.db.one(
+        "SELECT name, location FROM resource_groups WHERE key = ?", (req.params["rg"].lower(),)
+    )
     if row is None:
-        raise ApiError(404, "ResourceGroupNotFound", f"Resource group '{req.params['rg']}' could not be found.")
+        raise ApiError(
+            404, "ResourceGroupNotFound", f"Resource group '{req.params['rg']}' could not be found."
+        )
     return Response(200, {"name": row[0], "location": row[1]})
 
 
@@ -45,7 +53,7 @@ def _sku(value: Any, default: dict[str, Any]) -> dict[str, Any]:
     if value is None:
         return default
     if not isinstance(value, dict):
-        raise bad_request("'sku' must be an object {\"name\", \"capacity\"}.")
+        raise bad_request('\'sku\' must be an object {"name", "capacity"}.')
     name = value.get("name", default["name"])
     capacity = value.get("capacity", default["capacity"])
     if name not in SKUS:
@@ -125,8 +133,10 @@ def _load(engine: Engine, req: Request) -> tuple[str, dict[str, Any]]:
     row = engine.db.one("SELECT doc FROM accounts WHERE key = ?", (key,))
     if row is None:
         raise ApiError(
-            404, "ResourceNotFound", f"The Resource '{ACCOUNT_TYPE}/{req.params['name']}' under resource group "
-            f"'{req.params['rg']}' was not found."
+            404,
+            "ResourceNotFound",
+            f"The Resource '{ACCOUNT_TYPE}/{req.params['name']}' under resource group "
+            f"'{req.params['rg']}' was not found.",
         )
     return key, _refresh(engine, json.loads(row[0]))
 
@@ -134,7 +144,9 @@ def _load(engine: Engine, req: Request) -> tuple[str, dict[str, Any]]:
 def _refresh(engine: Engine, doc: dict[str, Any]) -> dict[str, Any]:
     # The swagger location names the daemon's port, which may change across restarts.
     parts = doc["id"].split("/")
-    doc["properties"]["modelManagementSwaggerLocation"] = _swagger_location(engine, parts[2], parts[4], doc["name"])
+    doc["properties"]["modelManagementSwaggerLocation"] = _swagger_location(
+        engine, parts[2], parts[4], doc["name"]
+    )
     return doc
 
 
@@ -180,6 +192,22 @@ def _list_accounts(engine: Engine, req: Request) -> Response:
     return Response(200, {"value": [_refresh(engine, json.loads(r[0])) for r in rows]})
 
 
+def _swagger(engine: Engine, req: Request) -> Response:
+    """The account's MMS endpoint description (what modelManagementSwaggerLocation points at)."""
+    account = engine.account(req.params)
+    return Response(
+        200,
+        {
+            "swagger": "2.0",
+            "info": {"title": "mlops local Model Management Service", "version": "2017-09-01-preview"},
+            "host": f"127.0.0.1:{engine.port}",
+            "basePath": account.base(),
+            "schemes": ["http"],
+            "paths": {f"/{kind}": {} for kind in ("models", "manifests", "images", "services", "operations")},
+        },
+    )
+
+
 def routes(engine: Engine) -> list[Route]:
     a = SUB_PATTERN + RG_PATTERN + PROVIDER + "/(?P<name>[^/]+)"
     lst = SUB_PATTERN + f"(?:{RG_PATTERN})?" + PROVIDER
@@ -196,4 +224,5 @@ def routes(engine: Engine) -> list[Route]:
         route("PATCH", a, bind(_patch_account)),
         route("DELETE", a, bind(_delete_account)),
         route("GET", lst, bind(_list_accounts)),
+        route("GET", MMS_BASE + "/swagger.json", bind(_swagger)),
     ]

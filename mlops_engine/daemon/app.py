@@ -9,7 +9,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..paths import Paths
@@ -116,21 +116,33 @@ class Daemon:
 
     def _info(self, req: Request) -> Response:
         e = self.engine
-        return Response(200, {"subscriptionId": e.subscription_id, "version": e.version, "pid": os.getpid(), "port": e.port})
+        return Response(
+            200,
+            {"subscriptionId": e.subscription_id, "version": e.version, "pid": os.getpid(), "port": e.port},
+        )
 
     def _shutdown(self, req: Request) -> Response:
-        threading.Thread(target=self.stop, name="shutdown", daemon=True).start()
-        return Response(202, {})
+        def _later() -> None:
+            threading.Thread(target=self.stop, name="shutdown", daemon=True).start()
+
+        return Response(202, {}, after=_later)
 
     def serve(self) -> None:
         """Recover interrupted work, publish daemon.json, serve until stopped."""
         operations.recover(self.engine)
         images.recover(self.engine)
         environments.recover(self.engine)
-        started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        info = {"pid": os.getpid(), "port": self.engine.port, "version": self.engine.version, "started": started}
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        info = {
+            "pid": os.getpid(),
+            "port": self.engine.port,
+            "version": self.engine.version,
+            "started": started,
+        }
         write_json_atomic(self.paths, self.paths.daemon_info, info)
-        log.info("daemon %s listening on 127.0.0.1:%d (pid %d)", self.engine.version, self.engine.port, os.getpid())
+        log.info(
+            "daemon %s listening on 127.0.0.1:%d (pid %d)", self.engine.version, self.engine.port, os.getpid()
+        )
         threading.Thread(target=services.restore, args=(self.engine,), name="restore", daemon=True).start()
         try:
             self.server.serve_forever(poll_interval=0.2)

@@ -17,7 +17,7 @@ def _post(engine: Engine, req: Request) -> Response:
     if "Content-Length" not in req.headers:
         raise ApiError(411, "LengthRequired", "POST /artifacts needs a Content-Length header.")
     try:
-        digest, size = engine.store.put_stream(req.handler.rfile, length)
+        digest, size = engine.store.put_stream(req.handler.rfile, length)  # type: ignore[arg-type]
     except EOFError as exc:
         raise bad_request(str(exc)) from exc
     req._body = b""  # consumed by the store

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from .. import __version__
 from . import depcheck
 from .engine import Engine, serving_python
@@ -57,7 +59,9 @@ def build(engine: Engine, image: dict[str, Any], models: list[dict[str, Any]]) -
         _rmtree(staging)
 
 
-def _assemble(engine: Engine, image: dict[str, Any], models: list[dict[str, Any]], staging: Path, blog: BuildLog) -> bool:
+def _assemble(
+    engine: Engine, image: dict[str, Any], models: list[dict[str, Any]], staging: Path, blog: BuildLog
+) -> bool:
     manifest = image["manifest"]
     app = staging / "app"
     app.mkdir()
@@ -85,10 +89,16 @@ def _assemble(engine: Engine, image: dict[str, Any], models: list[dict[str, Any]
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise BuildFailed(f"the schema file {schema} is not valid JSON: {exc}") from exc
     meta = {
-        "id": image["id"], "name": image["name"], "version": image["version"], "manifestId": manifest["id"],
-        "driver": driver, "schema": schema, "runtime": "python",
+        "id": image["id"],
+        "name": image["name"],
+        "version": image["version"],
+        "manifestId": manifest["id"],
+        "driver": driver,
+        "schema": schema,
+        "runtime": "python",
         "models": [{"id": m["id"], "name": m["name"], "version": m["version"]} for m in models],
-        "requirements": requirements, "createdTime": image["createdTime"],
+        "requirements": requirements,
+        "createdTime": image["createdTime"],
     }
     (staging / "image.json").write_text(json.dumps(meta, indent=2))
     (staging / "Dockerfile").write_text(_dockerfile(image, bool(props.get("pipRequirements"))))
@@ -129,7 +139,7 @@ def _requirements(engine: Engine, props: dict[str, Any], staging: Path, blog: Bu
         (staging / "conda_dependencies.yml").write_text(text)
         try:
             reqs.extend(depcheck.conda_lines(text))
-        except (ValueError, Exception) as exc:
+        except (ValueError, TypeError, yaml.YAMLError) as exc:
             raise BuildFailed(f"the conda file could not be parsed: {exc}") from exc
     _check(reqs, blog)
     return reqs
@@ -148,13 +158,19 @@ def _check(reqs: list[str], blog: BuildLog) -> None:
         raise BuildFailed(str(exc)) from exc
     blog.write(f"serving interpreter: Python {version}")
     for res in results:
-        blog.write(f"  {res.requirement}: " + (f"ok ({res.installed or res.reason})" if res.ok else res.reason))
+        blog.write(
+            f"  {res.requirement}: " + (f"ok ({res.installed or res.reason})" if res.ok else res.reason)
+        )
     for res in results:
         if res.ok:
             continue
         if res.reason == "not installed":
-            raise BuildFailed(f"requirement '{res.requirement}' is not installed in the serving interpreter ({python})")
-        raise BuildFailed(f"requirement '{res.requirement}' is not satisfied in the serving interpreter ({python}): {res.reason}")
+            raise BuildFailed(
+                f"requirement '{res.requirement}' is not installed in the serving interpreter ({python})"
+            )
+        raise BuildFailed(
+            f"requirement '{res.requirement}' is not satisfied in the serving interpreter ({python}): {res.reason}"
+        )
 
 
 def _dist_name(requirement: str) -> str:
@@ -163,30 +179,35 @@ def _dist_name(requirement: str) -> str:
 
 
 def _find_driver(wrapper: Path, app: Path) -> tuple[str, str | None]:
-    """The user's scoring module and schema named by the generated driver (else the only .py in app/)."""
+    """The user's scoring module and schema named by the generated driver (else the only .py in app/).
+
+    The CLI's wrapper names both in its text (e.g. "serves score.py ... with schema 'service_schema.json'");
+    any .py / .json token of the wrapper that exists in app/ counts, in order of appearance.
+    """
     source = wrapper.read_text(errors="replace")
-    candidates: list[str] = []
     try:
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                candidates.append(node.module.replace(".", "/") + ".py")
-            elif isinstance(node, ast.Import):
-                candidates.extend(alias.name.replace(".", "/") + ".py" for alias in node.names)
-            elif isinstance(node, ast.Constant) and isinstance(node.value, str):
-                candidates.append(node.value)
+        ast.parse(source)
     except SyntaxError as exc:
-        raise BuildFailed(f"the generated driver driver.py does not compile: {exc}") from exc
-    driver = next((c for c in candidates if c.endswith(".py") and (app / c).is_file()), None)
+        raise BuildFailed(
+            f"the generated driver driver.py does not compile: {exc.msg} (line {exc.lineno})"
+        ) from exc
+    tokens = re.findall(r"[\w./-]+\.(?:py|json)\b", source)
+    driver = next((t for t in tokens if t.endswith(".py") and _inside(app, t)), None)
     if driver is None:
         top = sorted(p.name for p in app.glob("*.py"))
         if len(top) != 1:
             found = ", ".join(top) or "none"
-            raise BuildFailed(f"the scoring driver is missing from the image: driver.py names no .py file in app/ (found: {found})")
+            raise BuildFailed(
+                f"the scoring driver is missing from the image: driver.py names no .py file of app/ (found: {found})"
+            )
         driver = top[0]
-    schema = next((c for c in candidates if c.endswith(".json") and (app / c).is_file()), None)
-    if schema is None and (app / "service_schema.json").is_file():
-        schema = "service_schema.json"
+    schema = next((t for t in tokens if t.endswith(".json") and _inside(app, t)), None)
     return driver, schema
+
+
+def _inside(app: Path, relative: str) -> bool:
+    path = (app / relative).resolve()
+    return path.is_file() and path.is_relative_to(app.resolve())
 
 
 def _compile(path: Path, what: str, staging: Path) -> None:
@@ -203,11 +224,13 @@ def _compile(path: Path, what: str, staging: Path) -> None:
 
 
 def _dockerfile(image: dict[str, Any], has_requirements: bool) -> str:
-    pip = "RUN pip install --no-cache-dir httptools uvloop" + (" -r requirements.txt" if has_requirements else "")
+    pip = "RUN pip install --no-cache-dir httptools uvloop" + (
+        " -r requirements.txt" if has_requirements else ""
+    )
     return (
         f"# Generated by mlops-engine {__version__} for image {image['name']}:{image['version']}\n"
         "FROM python:3.11-slim\nWORKDIR /bundle\nCOPY . /bundle\n" + pip + "\n"
-        "EXPOSE 5001\nCMD [\"python\", \"driver.py\"]\n"
+        'EXPOSE 5001\nCMD ["python", "driver.py"]\n'
     )
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 JSON_TYPE = "application/json; charset=utf-8"
@@ -42,6 +43,7 @@ class Response:
     raw: bytes | None = None
     content_type: str = JSON_TYPE
     headers: list[tuple[str, str]] = field(default_factory=list)
+    after: Callable[[], None] | None = None  # run once the response has been sent
 
     def payload(self) -> bytes:
         if self.raw is not None:
@@ -53,7 +55,7 @@ class Response:
 
 def now_iso() -> str:
     """ISO-8601 UTC with 6-digit microseconds and a trailing Z."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def model_id() -> str:

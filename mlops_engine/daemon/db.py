@@ -89,19 +89,27 @@ class Database:
         return self.conn().execute(sql, params).fetchall()
 
     def schema_version(self) -> int:
-        return int(self.conn().execute("PRAGMA user_version").fetchone()[0])
+        row = self.conn().execute("SELECT version FROM schema_version").fetchone()
+        return int(row[0]) if row else 0
 
     def _migrate(self) -> None:
         with self.tx() as conn:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT version FROM schema_version").fetchone()
+            version = int(row[0]) if row else 0
             if version > len(MIGRATIONS):
-                raise RuntimeError(f"{self.path} has schema version {version}, newer than this engine supports")
+                raise RuntimeError(
+                    f"{self.path} has schema version {version}, newer than this engine supports "
+                    f"({len(MIGRATIONS)}): upgrade mlops or use another MLOPS_HOME"
+                )
             for index in range(version, len(MIGRATIONS)):
                 log.info("migrating %s to schema version %d", self.path, index + 1)
                 for statement in MIGRATIONS[index].split(";"):
                     if statement.strip():
                         conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {index + 1}")
+            if version != len(MIGRATIONS):
+                conn.execute("DELETE FROM schema_version")
+                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (len(MIGRATIONS),))
 
     def meta(self, key: str, default_factory: Any) -> str:
         """Read a meta value, creating it with default_factory() the first time."""

@@ -99,10 +99,10 @@ def conda_lines(text: str) -> list[str]:
     """Requirement strings from a conda env file: conda dependencies and the pip sub-list, minus python/pip."""
     data: Any = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
-        raise ValueError("the conda file is not a YAML mapping")
+        raise TypeError("the conda file is not a YAML mapping")
     deps = data.get("dependencies") or []
     if not isinstance(deps, list):
-        raise ValueError("'dependencies' in the conda file is not a list")
+        raise TypeError("'dependencies' in the conda file is not a list")
     reqs: list[str] = []
     for dep in deps:
         if isinstance(dep, str):
@@ -118,15 +118,21 @@ def check(python: str, requirements: list[str], timeout: float = 120.0) -> tuple
     """Run the check in `python`; returns (interpreter version, results). RuntimeError if it cannot run."""
     try:
         proc = subprocess.run(
-            [python, "-c", CHECK_SCRIPT], input=json.dumps(requirements), capture_output=True,
-            text=True, timeout=timeout, check=False,
+            [python, "-c", CHECK_SCRIPT],
+            input=json.dumps(requirements),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except FileNotFoundError as exc:
         raise RuntimeError(f"the serving interpreter {python} does not exist") from exc
     except subprocess.TimeoutExpired as exc:
         raise RuntimeError(f"the dependency check in {python} did not finish within {timeout:.0f} s") from exc
     if proc.returncode != 0:
-        raise RuntimeError(f"the dependency check in {python} exited with {proc.returncode}: {proc.stderr.strip()[-500:]}")
+        raise RuntimeError(
+            f"the dependency check in {python} exited with {proc.returncode}: {proc.stderr.strip()[-500:]}"
+        )
     report = json.loads(proc.stdout)
     if "fatal" in report:
         raise RuntimeError(f"cannot check dependencies in {python}: {report['fatal']}")

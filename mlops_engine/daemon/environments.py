@@ -31,6 +31,11 @@ PROBE = (
 )
 
 
+def _arm_time() -> str:
+    """ARM (msrest) timestamps carry milliseconds, e.g. 2017-12-01T09:00:00.251Z (legacy 5.1)."""
+    return now_iso()[:-4] + "Z"
+
+
 def env_key(rg: str, name: str) -> str:
     return f"{rg.lower()}/{name.lower()}"
 
@@ -59,7 +64,7 @@ def _set(engine: Engine, key: str, **props: Any) -> None:
         if row is None:
             return
         doc = json.loads(row[0])
-        doc["properties"].update(props, modifiedOn=now_iso())
+        doc["properties"].update(props, modifiedOn=_arm_time())
         conn.execute("UPDATE environments SET doc = ? WHERE key = ?", (json.dumps(doc), key))
 
 
@@ -83,15 +88,23 @@ def _new_doc(req: Request, body: dict[str, Any]) -> dict[str, Any]:
         raise bad_request(f"Invalid clusterType {cluster_type!r}; possible values: ACS, Local.")
     base = f"/subscriptions/{sub}/resourceGroups/{rg}/providers"
     suffix = secrets.token_hex(6)
-    now = now_iso()
+    now = _arm_time()
     doc: dict[str, Any] = {
-        "id": f"/subscriptions/{sub}/resourceGroups/{rg}{PROVIDER}/{name}", "name": name, "location": location,
-        "type": ENV_TYPE, "tags": body.get("tags") or {},
+        "id": f"/subscriptions/{sub}/resourceGroups/{rg}{PROVIDER}/{name}",
+        "name": name,
+        "location": location,
+        "type": ENV_TYPE,
+        "tags": body.get("tags") or {},
         "properties": {
-            "description": props.get("description"), "createdOn": now, "modifiedOn": now,
-            "provisioningState": "Creating", "clusterType": cluster_type,
+            "description": props.get("description"),
+            "createdOn": now,
+            "modifiedOn": now,
+            "provisioningState": "Creating",
+            "clusterType": cluster_type,
             "storageAccount": {"resourceId": f"{base}/Microsoft.Storage/storageAccounts/mlcrpstg{suffix}"},
-            "containerRegistry": {"resourceId": f"{base}/Microsoft.ContainerRegistry/registries/mlcrpacr{suffix}"},
+            "containerRegistry": {
+                "resourceId": f"{base}/Microsoft.ContainerRegistry/registries/mlcrpacr{suffix}"
+            },
             "appInsights": {"resourceId": f"{base}/microsoft.insights/components/mlcrpai{suffix}"},
             "globalServiceConfiguration": {"ssl": {"status": "Disabled"}},
         },
@@ -101,9 +114,16 @@ def _new_doc(req: Request, body: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(cs, dict):
             raise bad_request("'containerService' must be a JSON object.")
         doc["properties"]["containerService"] = {
-            "clusterFqdn": "127.0.0.1", "orchestratorType": "Kubernetes",
+            "clusterFqdn": "127.0.0.1",
+            "orchestratorType": "Kubernetes",
             "orchestratorProperties": {"servicePrincipal": {"clientId": str(uuid.uuid4())}},
-            "systemServices": [{"systemServiceType": "ScoringFrontEnd", "publicIpAddress": "127.0.0.1", "version": __version__}],
+            "systemServices": [
+                {
+                    "systemServiceType": "ScoringFrontEnd",
+                    "publicIpAddress": "127.0.0.1",
+                    "version": __version__,
+                }
+            ],
             "masterCount": _int_in(cs.get("masterCount"), 1, (1, 3, 5), "masterCount (must be 1, 3 or 5)"),
             "agentCount": _int_in(cs.get("agentCount"), 2, range(1, 101), "agentCount (must be 1-100)"),
             "agentVmSize": str(cs.get("agentVmSize") or "Standard_D3_v2"),
@@ -114,13 +134,21 @@ def _new_doc(req: Request, body: dict[str, Any]) -> dict[str, Any]:
 def _credentials(doc: dict[str, Any]) -> dict[str, Any]:
     registry = doc["properties"]["containerRegistry"]["resourceId"].rsplit("/", 1)[-1]
     creds: dict[str, Any] = {
-        "storageAccount": {"resourceId": doc["properties"]["storageAccount"]["resourceId"],
-                           "primaryKey": secrets.token_urlsafe(48), "secondaryKey": secrets.token_urlsafe(48)},
-        "containerRegistry": {"loginServer": f"{registry}.local", "username": registry,
-                              "password": secrets.token_urlsafe(24), "password2": secrets.token_urlsafe(24)},
+        "storageAccount": {
+            "resourceId": doc["properties"]["storageAccount"]["resourceId"],
+            "primaryKey": secrets.token_urlsafe(48),
+            "secondaryKey": secrets.token_urlsafe(48),
+        },
+        "containerRegistry": {
+            "loginServer": f"{registry}.local",
+            "username": registry,
+            "password": secrets.token_urlsafe(24),
+            "password2": secrets.token_urlsafe(24),
+        },
         "containerService": None,
         "appInsights": {"appId": str(uuid.uuid4()), "instrumentationKey": str(uuid.uuid4())},
-        "serviceAuthConfiguration": None, "sslConfiguration": None,
+        "serviceAuthConfiguration": None,
+        "sslConfiguration": None,
     }
     if doc["properties"]["clusterType"] == "ACS":
         token = secrets.token_hex(16)
@@ -130,48 +158,104 @@ def _credentials(doc: dict[str, Any]) -> dict[str, Any]:
             f"  name: {doc['name']}\ncurrent-context: {doc['name']}\nusers:\n- name: {doc['name']}-admin\n"
             f"  user: {{token: {token}}}\n"
         )
-        creds["containerService"] = {"acsKubeConfig": kubeconfig, "imagePullSecretName": f"acr-{doc['name']}",
-                                     "servicePrincipalConfiguration": None}
+        creds["containerService"] = {
+            "acsKubeConfig": kubeconfig,
+            "imagePullSecretName": f"acr-{doc['name']}",
+            "servicePrincipalConfiguration": None,
+        }
     return creds
 
 
 def _failed(engine: Engine, key: str, code: str, message: str) -> None:
     log.warning("environment %s failed: %s: %s", key, code, message)
-    _set(engine, key, provisioningState="Failed", provisioningErrors=[{"error": {
-        "code": "ClusterCreationFailed", "message": "Cluster creation failed",
-        "details": [{"code": code, "message": message}]}}])
+    _set(
+        engine,
+        key,
+        provisioningState="Failed",
+        provisioningErrors=[
+            {
+                "error": {
+                    "code": "ClusterCreationFailed",
+                    "message": "Cluster creation failed",
+                    "details": [{"code": code, "message": message}],
+                }
+            }
+        ],
+    )
+
+
+def _agents_over_quota(engine: Engine, key: str) -> int | None:
+    """Agents in use in this env's location if adding it exceeds MLOPS_AGENT_QUOTA, else None.
+
+    Mirrors Azure's regional core quota (the most common cluster provisioning failure, legacy
+    reference 11): each ACS environment's agents count against a per-location budget of this machine.
+    """
+    import os
+
+    doc = load(engine, key)
+    service = (doc or {}).get("properties", {}).get("containerService")
+    if not doc or not service:
+        return None
+    quota = int(os.environ.get("MLOPS_AGENT_QUOTA", "64"))
+    used = 0
+    for (other_json,) in engine.db.all("SELECT doc FROM environments WHERE key != ?", (key,)):
+        other = json.loads(other_json)
+        props = other.get("properties", {})
+        if other.get("location") == doc.get("location") and props.get("provisioningState") == "Succeeded":
+            used += int((props.get("containerService") or {}).get("agentCount") or 0)
+    return used if used + int(service.get("agentCount") or 0) > quota else None
 
 
 def provision(engine: Engine, key: str) -> None:
     """Make the env's directories, probe the serving interpreter, store credentials: Succeeded or Failed."""
     python = serving_python()
+    if _agents_over_quota(engine, key) is not None:
+        return _failed(engine, key, "QuotaExceeded", "Resource quota limit exceeded.")
     try:
         env_dir(engine, key).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return _failed(engine, key, "EnvironmentDirectoryError", f"Cannot create {env_dir(engine, key)}: {exc}")
+        return _failed(
+            engine, key, "EnvironmentDirectoryError", f"Cannot create {env_dir(engine, key)}: {exc}"
+        )
     try:
         proc = subprocess.run([python, "-c", PROBE], capture_output=True, text=True, timeout=60, check=False)
     except (FileNotFoundError, PermissionError) as exc:
-        return _failed(engine, key, "ServingInterpreterNotFound",
-                       f"The serving interpreter {python} cannot be run ({exc}). Set MLOPS_SERVING_PYTHON to a "
-                       "Python 3.11+ interpreter that has the engine's serving dependencies installed.")
+        return _failed(
+            engine,
+            key,
+            "ServingInterpreterNotFound",
+            f"The serving interpreter {python} cannot be run ({exc}). Set MLOPS_SERVING_PYTHON to a "
+            "Python 3.11+ interpreter that has the engine's serving dependencies installed.",
+        )
     except subprocess.TimeoutExpired:
-        return _failed(engine, key, "ServingInterpreterTimeout",
-                       f"The serving interpreter {python} did not answer within 60 s.")
+        return _failed(
+            engine,
+            key,
+            "ServingInterpreterTimeout",
+            f"The serving interpreter {python} did not answer within 60 s.",
+        )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return _failed(engine, key, "ServingRuntimeMissing",
-                       f"The serving interpreter {python} cannot import the replica runtime: {last}. "
-                       f"Install it there with: {python} -m pip install httptools uvloop")
+        return _failed(
+            engine,
+            key,
+            "ServingRuntimeMissing",
+            f"The serving interpreter {python} cannot import the replica runtime: {last}. "
+            f"Install it there with: {python} -m pip install httptools uvloop",
+        )
     serving = json.loads(proc.stdout)
     doc = load(engine, key)
     if doc is None:
         return None
     with engine.db.tx() as conn:
-        conn.execute("UPDATE environments SET secrets = ?, serving = ? WHERE key = ?",
-                     (json.dumps(_credentials(doc)), json.dumps(serving), key))
+        conn.execute(
+            "UPDATE environments SET secrets = ?, serving = ? WHERE key = ?",
+            (json.dumps(_credentials(doc)), json.dumps(serving), key),
+        )
     _set(engine, key, provisioningState="Succeeded")
-    log.info("environment %s provisioned (serving Python %s at %s)", key, serving["python"], serving["executable"])
+    log.info(
+        "environment %s provisioned (serving Python %s at %s)", key, serving["python"], serving["executable"]
+    )
     return None
 
 
@@ -186,9 +270,13 @@ def _put(engine: Engine, req: Request) -> Response:
     ensure_resource_group(engine, req.params["rg"], doc["location"])
     with engine.db.tx() as conn:
         if conn.execute("SELECT 1 FROM environments WHERE key = ?", (key,)).fetchone():
-            raise ApiError(409, "Conflict", f"Environment {req.params['name']} is being created concurrently.")
-        conn.execute("INSERT INTO environments (key, rg_key, name, doc) VALUES (?, ?, ?, ?)",
-                     (key, req.params["rg"].lower(), req.params["name"], json.dumps(doc)))
+            raise ApiError(
+                409, "Conflict", f"Environment {req.params['name']} is being created concurrently."
+            )
+        conn.execute(
+            "INSERT INTO environments (key, rg_key, name, doc) VALUES (?, ?, ?, ?)",
+            (key, req.params["rg"].lower(), req.params["name"], json.dumps(doc)),
+        )
     engine.workers.submit(provision, engine, key)
     return Response(201, doc)
 
@@ -198,8 +286,12 @@ def _require(engine: Engine, req: Request) -> tuple[str, dict[str, Any]]:
     key = env_key(req.params["rg"], req.params["name"])
     doc = load(engine, key)
     if doc is None:
-        raise ApiError(404, "ResourceNotFound", f"The Resource '{ENV_TYPE}/{req.params['name']}' under resource "
-                       f"group '{req.params['rg']}' was not found.")
+        raise ApiError(
+            404,
+            "ResourceNotFound",
+            f"The Resource '{ENV_TYPE}/{req.params['name']}' under resource "
+            f"group '{req.params['rg']}' was not found.",
+        )
     return key, doc
 
 
@@ -228,16 +320,23 @@ def _list_keys(engine: Engine, req: Request) -> Response:
     key, doc = _require(engine, req)
     row = engine.db.one("SELECT secrets FROM environments WHERE key = ?", (key,))
     if not row or not row[0]:
-        raise ApiError(409, "Conflict", f"Environment {doc['name']} is {doc['properties']['provisioningState']}; "
-                       "keys exist once provisioning has succeeded.")
+        raise ApiError(
+            409,
+            "Conflict",
+            f"Environment {doc['name']} is {doc['properties']['provisioningState']}; "
+            "keys exist once provisioning has succeeded.",
+        )
     return Response(200, raw=row[0].encode())
 
 
 def _list(engine: Engine, req: Request) -> Response:
     engine.check_sub(req.params["sub"])
     rg = req.params.get("rg")
-    sql, params = ("SELECT doc FROM environments WHERE rg_key = ? ORDER BY seq", (rg.lower(),)) if rg else (
-        "SELECT doc FROM environments ORDER BY seq", ())
+    sql, params = (
+        ("SELECT doc FROM environments WHERE rg_key = ? ORDER BY seq", (rg.lower(),))
+        if rg
+        else ("SELECT doc FROM environments ORDER BY seq", ())
+    )
     return Response(200, {"value": [json.loads(r[0]) for r in engine.db.all(sql, params)]})
 
 

@@ -19,8 +19,12 @@ BUILD_FAILED = "Image creation failed due to an error building the docker image.
 
 def build_error(log_uri: str) -> dict[str, Any]:
     """The operation/image error of a failed build (the CLI shows details[0].message as "Log Information")."""
-    return {"code": "BadRequest", "statusCode": 400, "message": BUILD_FAILED,
-            "details": [{"code": "DockerBuildError", "message": log_uri}]}
+    return {
+        "code": "BadRequest",
+        "statusCode": 400,
+        "message": BUILD_FAILED,
+        "details": [{"code": "DockerBuildError", "message": log_uri}],
+    }
 
 
 def load(engine: Engine, account: Account, image_id: str) -> dict[str, Any] | None:
@@ -47,14 +51,21 @@ def _create(engine: Engine, req: Request) -> Response:
     if body.get("imageType", "Docker") != "Docker":
         raise bad_request("Unsupported imageType; only Docker is supported.")
     image_id = guid()
-    log_path = engine.paths.images / image_id / "build.log"
+    log_uri = (engine.paths.images / image_id / "build.log").as_uri()
     with engine.db.tx() as conn:
         version = next_version(conn, "images", account.key, name)
         doc = {
-            "id": image_id, "name": name, "version": version, "description": body.get("description"),
-            "computeResourceId": body.get("computeResourceId"), "imageType": "Docker", "createdTime": now_iso(),
-            "creationState": "NotStarted", "manifest": manifest, "imageLocation": f"local/{name}:{version}",
-            "imageBuildLogUri": log_path.as_uri(),
+            "id": image_id,
+            "name": name,
+            "version": version,
+            "description": body.get("description"),
+            "computeResourceId": body.get("computeResourceId"),
+            "imageType": "Docker",
+            "createdTime": now_iso(),
+            "creationState": "NotStarted",
+            "manifest": manifest,
+            "imageLocation": f"local/{name}:{version}",
+            "imageBuildLogUri": log_uri,
         }
         conn.execute(
             "INSERT INTO images (id, account, name, version, doc) VALUES (?, ?, ?, ?, ?)",
@@ -73,7 +84,7 @@ def _create(engine: Engine, req: Request) -> Response:
             builder.build(engine, doc, models)
         except builder.BuildFailed as failed:
             log.info("image %s failed: %s", image_id, failed)
-            raise operations.OperationFailed(build_error(doc["imageBuildLogUri"])) from failed
+            raise operations.OperationFailed(build_error(log_uri)) from failed
         _set(engine, image_id, creationState="Succeeded")
 
     def _on_error(error: dict[str, Any]) -> None:
@@ -88,16 +99,24 @@ def recover(engine: Engine) -> None:
     for image_id, raw in engine.db.all("SELECT id, doc FROM images"):
         doc = json.loads(raw)
         if doc["creationState"] in ("NotStarted", "Running"):
-            _set(engine, image_id, creationState="Failed", error={
-                "code": "InternalServerError", "statusCode": 500,
-                "message": "The daemon stopped during the image build; create the image again.",
-                "details": [{"code": "DaemonRestarted", "message": doc["imageBuildLogUri"]}],
-            })
+            _set(
+                engine,
+                image_id,
+                creationState="Failed",
+                error={
+                    "code": "InternalServerError",
+                    "statusCode": 500,
+                    "message": "The daemon stopped during the image build; create the image again.",
+                    "details": [{"code": "DaemonRestarted", "message": doc["imageBuildLogUri"]}],
+                },
+            )
 
 
 def _list(engine: Engine, req: Request) -> Response:
     account = engine.account(req.params)
-    docs = [r[0] for r in engine.db.all("SELECT doc FROM images WHERE account = ? ORDER BY seq", (account.key,))]
+    docs = [
+        r[0] for r in engine.db.all("SELECT doc FROM images WHERE account = ? ORDER BY seq", (account.key,))
+    ]
     if "manifestId" in req.query:
         docs = [d for d in docs if json.loads(d)["manifest"]["id"] == req.query["manifestId"]]
     if "manifestName" in req.query:

@@ -15,7 +15,7 @@ RUNTIMES = ("Python", "SparkPython")
 
 def _assets(engine: Engine, value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(a, dict) for a in value):
-        raise bad_request("'assets' must be a list of objects {\"id\", \"url\", \"mimeType\", \"unpack\"?}.")
+        raise bad_request('\'assets\' must be a list of objects {"id", "url", "mimeType", "unpack"?}.')
     assets = []
     for asset in value:
         asset_id = asset.get("id")
@@ -32,9 +32,11 @@ def _assets(engine: Engine, value: Any) -> list[dict[str, Any]]:
 
 def _runtime(engine: Engine, value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise bad_request("'targetRuntime' must be an object {\"runtimeType\", \"properties\"}.")
+        raise bad_request('\'targetRuntime\' must be an object {"runtimeType", "properties"}.')
     if value.get("runtimeType") not in RUNTIMES:
-        raise bad_request(f"Unsupported runtimeType {value.get('runtimeType')!r}; possible values: Python, SparkPython.")
+        raise bad_request(
+            f"Unsupported runtimeType {value.get('runtimeType')!r}; possible values: Python, SparkPython."
+        )
     props = value.get("properties") or {}
     if not isinstance(props, dict):
         raise bad_request("'targetRuntime.properties' must be an object.")
@@ -55,7 +57,9 @@ def _create(engine: Engine, req: Request) -> Response:
     runtime = _runtime(engine, body.get("targetRuntime"))
     with engine.db.tx() as conn:
         for mid in model_ids:
-            if not conn.execute("SELECT 1 FROM models WHERE id = ? AND account = ?", (mid, account.key)).fetchone():
+            if not conn.execute(
+                "SELECT 1 FROM models WHERE id = ? AND account = ?", (mid, account.key)
+            ).fetchone():
                 raise bad_request(f"Model with id {mid} not found in this account.")
         version = next_version(conn, "manifests", account.key, name)
         doc = {

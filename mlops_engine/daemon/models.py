@@ -13,7 +13,9 @@ from .server import Request, Route, route
 
 def next_version(conn: sqlite3.Connection, table: str, account: str, name: str) -> int:
     """Previous max version for (account, name) + 1, answered from the (account, name, version) index."""
-    row = conn.execute(f"SELECT MAX(version) FROM {table} WHERE account = ? AND name = ?", (account, name)).fetchone()
+    row = conn.execute(
+        f"SELECT MAX(version) FROM {table} WHERE account = ? AND name = ?", (account, name)
+    ).fetchone()
     return int(row[0] or 0) + 1
 
 
@@ -67,7 +69,9 @@ def _list(engine: Engine, req: Request) -> Response:
     account = engine.account(req.params)
     name, tag = req.query.get("name"), req.query.get("tag")
     if name is not None:
-        rows = engine.db.all("SELECT doc FROM models WHERE account = ? AND name = ? ORDER BY version", (account.key, name))
+        rows = engine.db.all(
+            "SELECT doc FROM models WHERE account = ? AND name = ? ORDER BY version", (account.key, name)
+        )
     else:
         rows = engine.db.all("SELECT doc FROM models WHERE account = ? ORDER BY seq", (account.key,))
     docs = [r[0] for r in rows]
@@ -78,7 +82,9 @@ def _list(engine: Engine, req: Request) -> Response:
 
 def _show(engine: Engine, req: Request) -> Response:
     account = engine.account(req.params)
-    row = engine.db.one("SELECT doc FROM models WHERE id = ? AND account = ?", (req.params["id"], account.key))
+    row = engine.db.one(
+        "SELECT doc FROM models WHERE id = ? AND account = ?", (req.params["id"], account.key)
+    )
     if row is None:
         raise not_found("Model")
     return Response(200, raw=row[0].encode())

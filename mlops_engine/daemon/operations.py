@@ -33,7 +33,10 @@ def create(engine: Engine, account: Account, op_type: str, resource_path: str, c
         "endTime": None,
         "resourceLocation": f"{account.base()}/{resource_path}",
     }
-    sql, params = "INSERT INTO operations (id, account, doc) VALUES (?, ?, ?)", (op_id, account.key, json.dumps(doc))
+    sql, params = (
+        "INSERT INTO operations (id, account, doc) VALUES (?, ?, ?)",
+        (op_id, account.key, json.dumps(doc)),
+    )
     if conn is not None:
         conn.execute(sql, params)
     else:
@@ -57,7 +60,9 @@ def _update(engine: Engine, op_id: str, **changes: Any) -> None:
         conn.execute("UPDATE operations SET doc = ? WHERE id = ?", (json.dumps(doc), op_id))
 
 
-def run(engine: Engine, op_id: str, body: Callable[[], None], on_error: Callable[[dict[str, Any]], None]) -> None:
+def run(
+    engine: Engine, op_id: str, body: Callable[[], None], on_error: Callable[[dict[str, Any]], None]
+) -> None:
     """Run `body` in a worker; OperationFailed or any exception marks the operation Failed."""
 
     def _work() -> None:
@@ -68,8 +73,14 @@ def run(engine: Engine, op_id: str, body: Callable[[], None], on_error: Callable
             _fail(failed.error)
         except Exception as exc:
             log.exception("operation %s crashed", op_id)
-            _fail({"code": "InternalServerError", "statusCode": 500, "message": f"Internal error: {exc}",
-                   "details": [{"code": "InternalError", "message": repr(exc)}]})
+            _fail(
+                {
+                    "code": "InternalServerError",
+                    "statusCode": 500,
+                    "message": f"Internal error: {exc}",
+                    "details": [{"code": "InternalError", "message": repr(exc)}],
+                }
+            )
         else:
             _update(engine, op_id, state="Succeeded", endTime=now_iso())
 
@@ -89,16 +100,30 @@ def recover(engine: Engine) -> None:
     for op_id, raw in rows:
         doc = json.loads(raw)
         if doc["state"] in ("NotStarted", "Running"):
-            _update(engine, op_id, state="Failed", endTime=now_iso(), error={
-                "code": "InternalServerError", "statusCode": 500,
-                "message": "The daemon stopped while the operation was running; run the command again.",
-                "details": [{"code": "DaemonRestarted", "message": "The operation was interrupted by a daemon restart."}],
-            })
+            _update(
+                engine,
+                op_id,
+                state="Failed",
+                endTime=now_iso(),
+                error={
+                    "code": "InternalServerError",
+                    "statusCode": 500,
+                    "message": "The daemon stopped while the operation was running; run the command again.",
+                    "details": [
+                        {
+                            "code": "DaemonRestarted",
+                            "message": "The operation was interrupted by a daemon restart.",
+                        }
+                    ],
+                },
+            )
 
 
 def _get(engine: Engine, req: Request) -> Response:
     account = engine.account(req.params)
-    row = engine.db.one("SELECT doc FROM operations WHERE id = ? AND account = ?", (req.params["id"], account.key))
+    row = engine.db.one(
+        "SELECT doc FROM operations WHERE id = ? AND account = ?", (req.params["id"], account.key)
+    )
     if row is None:
         raise not_found("Operation")
     return Response(200, raw=row[0].encode())

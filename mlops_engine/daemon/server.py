@@ -95,7 +95,9 @@ class Router:
             request.params = {k: v for k, v in match.groupdict().items() if v is not None}
             return r.handler(request)
         if allowed:
-            raise ApiError(405, "MethodNotAllowed", f"Method {request.method} is not allowed on {request.path}.")
+            raise ApiError(
+                405, "MethodNotAllowed", f"Method {request.method} is not allowed on {request.path}."
+            )
         raise ApiError(404, "NotFound", f"No resource at {request.path}.")
 
 
@@ -118,7 +120,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         access_log.debug("%s %s", self.address_string(), format % args)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -136,8 +138,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response = Response(err.status, raw=err.body())
         except Exception:
             log.exception("unhandled error in %s %s", self.command, split.path)
-            err = ApiError(500, "InternalServerError", "Internal server error; see daemon.log.")
-            response = Response(500, raw=err.body())
+            internal = ApiError(500, "InternalServerError", "Internal server error; see daemon.log.")
+            response = Response(500, raw=internal.body())
         # Drain an unread body so the keep-alive connection stays usable.
         if request._body is None and self.command in ("POST", "PUT", "PATCH"):
             try:
@@ -149,12 +151,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
             elif length:
                 self.close_connection = True
         self._send(response)
+        if response.after is not None:
+            response.after()
 
     def _authorize(self) -> None:
         header = self.headers.get("Authorization", "")
         scheme, _, supplied = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), self.server.token.encode()):
-            raise ApiError(401, "Unauthorized", "Missing or invalid bearer token; read it from the daemon token file.")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            supplied.strip().encode(), self.server.token.encode()
+        ):
+            raise ApiError(
+                401, "Unauthorized", "Missing or invalid bearer token; read it from the daemon token file."
+            )
 
     def _send(self, response: Response) -> None:
         payload = response.payload()

@@ -12,7 +12,9 @@ from ..supervisor import ServiceSpec
 from .engine import Engine
 
 COLUMNS = "id, account, name, mode, env_id, port, image_id, target_image_id, desired, primary_key, secondary_key, doc"
-CRASH_MESSAGE = "Your container application crashed. This may be caused by errors in your scoring file's init() function."
+CRASH_MESSAGE = (
+    "Your container application crashed. This may be caused by errors in your scoring file's init() function."
+)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,25 @@ class ServiceRow:
             return None
         return (self.primary_key, self.secondary_key)
 
+    @classmethod
+    def from_db(cls, values: tuple[Any, ...]) -> ServiceRow:
+        """A row selected with COLUMNS."""
+        sid, account, name, mode, env_id, port, image_id, target, desired, primary, secondary, doc = values
+        return cls(
+            sid,
+            account,
+            name,
+            mode,
+            env_id,
+            port,
+            image_id,
+            target,
+            desired,
+            primary,
+            secondary,
+            json.loads(doc),
+        )
+
     def scoring_uri(self) -> str | None:
         if not self.port:
             return None
@@ -46,21 +67,22 @@ class ServiceRow:
         return f"http://127.0.0.1:{self.port}/score"
 
 
-def _row(values: tuple[Any, ...]) -> ServiceRow:
-    return ServiceRow(*values[:-1], doc=json.loads(values[-1]))
-
-
 def load(engine: Engine, service_id: str, account: str | None = None) -> ServiceRow | None:
     sql = f"SELECT {COLUMNS} FROM services WHERE id = ?" + (" AND account = ?" if account else "")
     values = engine.db.one(sql, (service_id, account) if account else (service_id,))
-    return _row(values) if values else None
+    return ServiceRow.from_db(values) if values else None
 
 
 def load_all(engine: Engine, where: str = "1", params: tuple[Any, ...] = ()) -> list[ServiceRow]:
-    return [_row(v) for v in engine.db.all(f"SELECT {COLUMNS} FROM services WHERE {where} ORDER BY seq", params)]
+    return [
+        ServiceRow.from_db(v)
+        for v in engine.db.all(f"SELECT {COLUMNS} FROM services WHERE {where} ORDER BY seq", params)
+    ]
 
 
-def update(conn: sqlite3.Connection, service_id: str, doc: dict[str, Any] | None = None, **columns: Any) -> None:
+def update(
+    conn: sqlite3.Connection, service_id: str, doc: dict[str, Any] | None = None, **columns: Any
+) -> None:
     """Update columns (and the document) of one service inside the caller's transaction."""
     if doc is not None:
         columns["doc"] = json.dumps(doc)
@@ -74,8 +96,15 @@ def spec(engine: Engine, row: ServiceRow, image_id: str, replicas: int) -> Servi
     log_dir = engine.paths.services / row.id
     log_dir.mkdir(parents=True, exist_ok=True)
     return ServiceSpec(
-        service_id=row.id, name=row.name, mode=row.mode, port=row.port, image_id=image_id,
-        bundle_dir=engine.paths.images / image_id, replicas=replicas, keys=row.keys, log_dir=log_dir,
+        service_id=row.id,
+        name=row.name,
+        mode=row.mode,
+        port=row.port,
+        image_id=image_id,
+        bundle_dir=engine.paths.images / image_id,
+        replicas=replicas,
+        keys=row.keys,
+        log_dir=log_dir,
     )
 
 
@@ -90,9 +119,15 @@ def crash_error(error: str, log_tail: str) -> dict[str, Any]:
     """The operation error of a replica that failed to start (with the last 30 lines of its log)."""
     text = "\n".join(part for part in (log_tail.rstrip(), error.strip()) if part)
     tail = "\n".join(text.splitlines()[-30:])
-    return {"code": "BadRequest", "statusCode": 400, "message": "Kubernetes Deployment failed",
-            "details": [{"code": "CrashLoopBackOff", "message": CRASH_MESSAGE},
-                        {"code": "ReplicaLog", "message": tail}]}
+    return {
+        "code": "BadRequest",
+        "statusCode": 400,
+        "message": "Kubernetes Deployment failed",
+        "details": [
+            {"code": "CrashLoopBackOff", "message": CRASH_MESSAGE},
+            {"code": "ReplicaLog", "message": tail},
+        ],
+    }
 
 
 def wire(engine: Engine, row: ServiceRow) -> dict[str, Any]:
@@ -105,10 +140,11 @@ def wire(engine: Engine, row: ServiceRow) -> dict[str, Any]:
     status = None
     try:
         status = engine.supervisor.status(row.id)
-    except Exception:  # a supervisor fault must not break reads
+    except Exception:  # noqa: BLE001 - a supervisor fault must not break reads
         status = None
     doc["replicas"] = [
-        {"pid": r.pid, "state": r.state, "restarts": r.restarts, "imageId": r.image_id} for r in (status.replicas if status else [])
+        {"pid": r.pid, "state": r.state, "restarts": r.restarts, "imageId": r.image_id}
+        for r in (status.replicas if status else [])
     ]
     doc["liveImageId"] = status.live_image_id if status else None
     return doc

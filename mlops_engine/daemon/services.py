@@ -19,8 +19,14 @@ from .server import Request, Route, route
 log = logging.getLogger(__name__)
 
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,30}[a-z0-9]$")
-UPDATABLE = ("numReplicas", "appInsightsEnabled", "dataCollection", "autoScaler", "containerResourceReservation",
-             "maxConcurrentRequestsPerContainer")
+UPDATABLE = (
+    "numReplicas",
+    "appInsightsEnabled",
+    "dataCollection",
+    "autoScaler",
+    "containerResourceReservation",
+    "maxConcurrentRequestsPerContainer",
+)
 
 
 def _ready_image(engine: Engine, account: Account, image_id: Any) -> dict[str, Any]:
@@ -30,7 +36,9 @@ def _ready_image(engine: Engine, account: Account, image_id: Any) -> dict[str, A
     if image is None:
         raise bad_request(f"Image with id {image_id} not found.")
     if image["creationState"] != "Succeeded":
-        raise bad_request(f"Image {image_id} cannot be deployed: its creationState is {image['creationState']}.")
+        raise bad_request(
+            f"Image {image_id} cannot be deployed: its creationState is {image['creationState']}."
+        )
     return image
 
 
@@ -72,12 +80,16 @@ def _create(engine: Engine, req: Request) -> Response:
     body = req.json()
     name = require_str(body, "name")
     if not NAME_RE.match(name):
-        raise bad_request(f"Invalid service name {name!r}: 3-32 characters, lowercase letters, digits, '-' and '.', "
-                          "starting and ending with a letter or digit.")
+        raise bad_request(
+            f"Invalid service name {name!r}: 3-32 characters, lowercase letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit."
+        )
     image = _ready_image(engine, account, body.get("imageId"))
     compute = body.get("computeResource")
     if not isinstance(compute, dict) or not isinstance(compute.get("id"), str):
-        raise bad_request("Missing or invalid field 'computeResource': {\"id\", \"type\": \"Cluster\"|\"Local\"} is required.")
+        raise bad_request(
+            'Missing or invalid field \'computeResource\': {"id", "type": "Cluster"|"Local"} is required.'
+        )
     ctype = str(compute.get("type") or "Cluster")
     if ctype not in ("Cluster", "Local"):
         raise bad_request(f"Invalid computeResource.type {ctype!r}; possible values: Cluster, Local.")
@@ -86,23 +98,39 @@ def _create(engine: Engine, req: Request) -> Response:
     if env is None:
         raise bad_request(f"Environment {compute['id']} not found.")
     if env["properties"]["provisioningState"] != "Succeeded":
-        raise bad_request(f"Environment {env['name']} is not ready: provisioningState {env['properties']['provisioningState']}.")
+        raise bad_request(
+            f"Environment {env['name']} is not ready: provisioningState {env['properties']['provisioningState']}."
+        )
     mode = "cluster" if ctype == "Cluster" else "local"
-    service_id = f"{name}.{env['name']}-{secrets.token_hex(4)}.{env['location']}" if mode == "cluster" else name
+    service_id = (
+        f"{name}.{env['name']}-{secrets.token_hex(4)}.{env['location']}" if mode == "cluster" else name
+    )
     settings = _settings(body)
     now = now_iso()
     doc = {
-        "id": service_id, "name": name, "state": "NotStarted", "createdAt": now, "updatedAt": now,
-        "image": image, "models": _models(engine, image), "computeResource": {"id": compute["id"], "type": ctype},
-        "numReplicas": settings.get("numReplicas", 1), "appInsightsEnabled": bool(settings.get("appInsightsEnabled", False)),
-        "dataCollection": settings.get("dataCollection") or {"storageEnabled": False, "eventHubEnabled": False},
-        "autoScaler": settings.get("autoScaler") or {}, "containerResourceReservation": settings.get("containerResourceReservation") or {},
-        "maxConcurrentRequestsPerContainer": settings.get("maxConcurrentRequestsPerContainer"), "error": None,
+        "id": service_id,
+        "name": name,
+        "state": "NotStarted",
+        "createdAt": now,
+        "updatedAt": now,
+        "image": image,
+        "models": _models(engine, image),
+        "computeResource": {"id": compute["id"], "type": ctype},
+        "numReplicas": settings.get("numReplicas", 1),
+        "appInsightsEnabled": bool(settings.get("appInsightsEnabled", False)),
+        "dataCollection": settings.get("dataCollection")
+        or {"storageEnabled": False, "eventHubEnabled": False},
+        "autoScaler": settings.get("autoScaler") or {},
+        "containerResourceReservation": settings.get("containerResourceReservation") or {},
+        "maxConcurrentRequestsPerContainer": settings.get("maxConcurrentRequestsPerContainer"),
+        "error": None,
     }
     keys = (secrets.token_hex(16), secrets.token_hex(16)) if mode == "cluster" else (None, None)
     with engine.db.tx() as conn:
-        clash = conn.execute("SELECT 1 FROM services WHERE (account = ? AND name = ?) OR id = ?",
-                             (account.key, name, service_id)).fetchone()
+        clash = conn.execute(
+            "SELECT 1 FROM services WHERE (account = ? AND name = ?) OR id = ?",
+            (account.key, name, service_id),
+        ).fetchone()
         if clash:
             raise ApiError(409, "Conflict", f"A service with the name {name} already exists.")
         conn.execute(
@@ -110,7 +138,9 @@ def _create(engine: Engine, req: Request) -> Response:
             (service_id, account.key, name, mode, env_key, image["id"], image["id"], *keys, json.dumps(doc)),
         )
         op_id = operations.create(engine, account, "Service", f"services/{service_id}", conn)
-    operations.run(engine, op_id, lambda: _start_new(engine, service_id), lambda err: None)
+    operations.run(
+        engine, op_id, lambda: _start_new(engine, service_id), lambda err: _settle(engine, service_id, err)
+    )
     return Response(202, {}, headers=[operations.location(engine, account, op_id)])
 
 
@@ -118,11 +148,19 @@ def _start_new(engine: Engine, service_id: str) -> None:
     with rec.lock_for(service_id):
         row = rec.load(engine, service_id)
         if row is None or row.desired != "running":
-            raise operations.OperationFailed({"code": "Conflict", "statusCode": 409,
-                                              "message": f"Service {service_id} was deleted during its creation.", "details": []})
+            raise operations.OperationFailed(
+                {
+                    "code": "Conflict",
+                    "statusCode": 409,
+                    "message": f"Service {service_id} was deleted during its creation.",
+                    "details": [],
+                }
+            )
         with engine.db.tx() as conn:
             rec.update(conn, service_id, dict(row.doc, state="Running"))
-        result = _safe(engine.supervisor.start, rec.spec(engine, row, row.image_id, rec.replica_count(row.doc)))
+        result = _safe(
+            engine.supervisor.start, rec.spec(engine, row, row.image_id, rec.replica_count(row.doc))
+        )
         doc = dict(row.doc, updatedAt=now_iso())
         if result.ok:
             with engine.db.tx() as conn:
@@ -131,8 +169,29 @@ def _start_new(engine: Engine, service_id: str) -> None:
         error = rec.crash_error(result.error, result.log_tail)
         _safe(lambda s: engine.supervisor.stop(s.service_id), rec.spec(engine, row, row.image_id, 1))
         with engine.db.tx() as conn:
-            rec.update(conn, service_id, dict(doc, state="Failed", error=error), desired="failed", port=result.port or row.port)
+            rec.update(
+                conn,
+                service_id,
+                dict(doc, state="Failed", error=error),
+                desired="failed",
+                port=result.port or row.port,
+            )
         raise operations.OperationFailed(error)
+
+
+def _settle(engine: Engine, service_id: str, error: dict[str, Any]) -> None:
+    """After any failed operation: no pending update survives, and an unfinished create is Failed."""
+    with engine.db.tx() as conn:
+        values = conn.execute(f"SELECT {rec.COLUMNS} FROM services WHERE id = ?", (service_id,)).fetchone()
+        if values is None:
+            return
+        row = rec.ServiceRow.from_db(values)
+        doc = {k: v for k, v in row.doc.items() if k != "_pending"}
+        if doc.get("state") in ("NotStarted", "Running"):
+            doc.update(state="Failed", error=error)
+            rec.update(conn, service_id, doc, target_image_id=row.image_id, desired="failed")
+        else:
+            rec.update(conn, service_id, doc, target_image_id=row.image_id)
 
 
 def _require(engine: Engine, req: Request) -> tuple[Account, rec.ServiceRow]:
@@ -151,7 +210,9 @@ def _update(engine: Engine, req: Request) -> Response:
     with engine.db.tx() as conn:  # desired state first: a crash now restores the last good image
         rec.update(conn, row.id, dict(row.doc, _pending=settings), target_image_id=image["id"])
         op_id = operations.create(engine, account, "Service", f"services/{row.id}", conn)
-    operations.run(engine, op_id, lambda: _apply_update(engine, row.id, image), lambda err: None)
+    operations.run(
+        engine, op_id, lambda: _apply_update(engine, row.id, image), lambda err: _settle(engine, row.id, err)
+    )
     return Response(202, {}, headers=[operations.location(engine, account, op_id)])
 
 
@@ -159,7 +220,9 @@ def _apply_update(engine: Engine, service_id: str, image: dict[str, Any]) -> Non
     with rec.lock_for(service_id):
         row = rec.load(engine, service_id)
         if row is None or row.desired == "deleted":
-            raise operations.OperationFailed({"code": "NotFound", "statusCode": 404, "message": "Service not found", "details": []})
+            raise operations.OperationFailed(
+                {"code": "NotFound", "statusCode": 404, "message": "Service not found", "details": []}
+            )
         settings = row.doc.get("_pending") or {}
         merged = {k: v for k, v in row.doc.items() if k != "_pending"}
         merged.update(settings)
@@ -168,9 +231,22 @@ def _apply_update(engine: Engine, service_id: str, image: dict[str, Any]) -> Non
         result = _safe(engine.supervisor.deploy if running else engine.supervisor.start, spec)
         with engine.db.tx() as conn:
             if result.ok:
-                merged.update(image=image, models=_models(engine, image), state="Succeeded", error=None, updatedAt=now_iso())
-                rec.update(conn, service_id, merged, image_id=image["id"], target_image_id=image["id"],
-                           desired="running", port=result.port)
+                merged.update(
+                    image=image,
+                    models=_models(engine, image),
+                    state="Succeeded",
+                    error=None,
+                    updatedAt=now_iso(),
+                )
+                rec.update(
+                    conn,
+                    service_id,
+                    merged,
+                    image_id=image["id"],
+                    target_image_id=image["id"],
+                    desired="running",
+                    port=result.port,
+                )
                 return
             previous = {k: v for k, v in row.doc.items() if k != "_pending"}
             rec.update(conn, service_id, previous, target_image_id=row.image_id)
@@ -180,7 +256,7 @@ def _apply_update(engine: Engine, service_id: str, image: dict[str, Any]) -> Non
 def _status(engine: Engine, service_id: str) -> Any:
     try:
         return engine.supervisor.status(service_id)
-    except Exception:
+    except Exception:  # noqa: BLE001 - unknown status means "not running"
         return None
 
 
@@ -222,7 +298,9 @@ def restore(engine: Engine) -> None:
             doc = {k: v for k, v in row.doc.items() if k != "_pending"}
             if doc.get("state") in ("NotStarted", "Running"):
                 doc["state"] = "Succeeded" if row.port else "Failed"
-            result = _safe(engine.supervisor.start, rec.spec(engine, row, row.image_id, rec.replica_count(doc)))
+            result = _safe(
+                engine.supervisor.start, rec.spec(engine, row, row.image_id, rec.replica_count(doc))
+            )
             if not result.ok:
                 log.error("could not restore service %s: %s", row.id, result.error)
                 doc.update(state="Failed", error=rec.crash_error(result.error, result.log_tail))
@@ -255,6 +333,10 @@ def routes(engine: Engine) -> list[Route]:
         route("PUT", s, lambda req: _update(engine, req)),
         route("DELETE", s, lambda req: _delete(engine, req)),
         route("GET", s + "/keys", lambda req: servicelogs.keys(engine, _require(engine, req)[1])),
-        route("POST", s + "/regenerateKeys", lambda req: servicelogs.regenerate(engine, _require(engine, req)[1], req)),
+        route(
+            "POST",
+            s + "/regenerateKeys",
+            lambda req: servicelogs.regenerate(engine, _require(engine, req)[1], req),
+        ),
         route("GET", s + "/logs", lambda req: servicelogs.logs(engine, _require(engine, req)[1], req)),
     ]

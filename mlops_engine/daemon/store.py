@@ -7,7 +7,7 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from ..paths import Paths
 
@@ -27,7 +27,7 @@ class ArtifactStore:
             raise ValueError(f"not a sha256 hex digest: {digest!r}")
         return self.paths.artifacts / "sha256" / digest[:2] / digest
 
-    def put_stream(self, stream: BinaryIO, length: int) -> tuple[str, int]:
+    def put_stream(self, stream: IO[bytes], length: int) -> tuple[str, int]:
         """Copy `length` bytes into the store (tmp file, fsync, os.replace); return (sha256, size)."""
         digest = hashlib.sha256()
         fd, tmp_name = tempfile.mkstemp(prefix="artifact-", dir=self.paths.tmp)

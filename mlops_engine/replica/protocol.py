@@ -51,7 +51,7 @@ class HttpProtocol(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpRequestParser(self)
         self.url = b""
-        self.body = b""
+        self.body: bytes | bytearray = b""
         self.auth: bytes | None = None
         self.rid: bytes | None = None
         self.size = 0
@@ -142,7 +142,12 @@ class HttpProtocol(asyncio.Protocol):
         if self.size > MAX_BODY_BYTES:
             self._reject(413, f"Request body larger than {MAX_BODY_BYTES} bytes")
             return
-        self.body = body if not self.body else self.body + body
+        if not self.body:
+            self.body = body
+        elif type(self.body) is bytes:
+            self.body = bytearray(self.body) + body  # large bodies arrive in many chunks: no quadratic copies
+        else:
+            self.body += body
 
     def on_message_complete(self) -> None:
         if self.closing:
@@ -151,8 +156,10 @@ class HttpProtocol(asyncio.Protocol):
         q = url.find(b"?")
         path = url if q < 0 else url[:q]
         method = self.parser.get_method()
+        body = self.body
+        self.body = b""
         try:
-            result = self.app.handle(method, path, self.auth, self.body)
+            result = self.app.handle(method, path, self.auth, body if type(body) is bytes else bytes(body))
         except Exception as exc:  # a bug of ours must not take the replica down
             log.exception("request handling failed")
             result = Result(500, error_body(500, f"{type(exc).__name__}: {exc}"))

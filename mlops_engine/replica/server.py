@@ -49,8 +49,14 @@ class ReplicaServer:
 
     async def start_health(self) -> int:
         """Listen on a private 127.0.0.1 port for the supervisor's probe; returns the port."""
-        self._health = await self.loop.create_server(lambda: HttpProtocol(self), "127.0.0.1", 0)
-        return int(self._health.sockets[0].getsockname()[1])
+        # bind it ourselves: a host name given to create_server goes through getaddrinfo on libuv's thread pool,
+        # which starts 4 threads per replica for nothing
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        sock.setblocking(False)
+        self._health = await self.loop.create_server(lambda: HttpProtocol(self), sock=sock)
+        return int(sock.getsockname()[1])
 
     def serve(self) -> None:
         """Start accepting on the shared listening socket (after the supervisor's `serve`)."""

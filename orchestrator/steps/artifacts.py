@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Final
 
 from orchestrator import azcli, paths
-from orchestrator.azparse import Image
+from orchestrator.azparse import Image, Manifest
 from orchestrator.context import Context, sha256_file
 from orchestrator.errors import MlopsError, ProvisioningFailed
 from orchestrator.recipes import Recipe
@@ -38,7 +38,9 @@ class ModelStep:
         m = recipe.params.model
         assert m
         return [
-            PlannedCall(azcli.model_show_argv(m.name, model_tag("<SHA256>")), note="same content registered? reuse it"),
+            PlannedCall(
+                azcli.model_show_argv(m.name, model_tag("<SHA256>")), note="same content registered? reuse it"
+            ),
             PlannedCall(azcli.model_register_argv("model.pkl", m.name, m.description, model_tag("<SHA256>"))),
             PlannedCall(azcli.model_show_argv("<MODEL_ID>")),
         ]
@@ -48,7 +50,9 @@ class ModelStep:
         assert m is not None
         model_file = Path(ctx.produced.get("model_file") or ctx.staging() / "model.pkl")
         if not model_file.is_file():
-            raise MlopsError(f"no trained model at {model_file}; the recipe needs a `train` step before `model`")
+            raise MlopsError(
+                f"no trained model at {model_file}; the recipe needs a `train` step before `model`"
+            )
         digest = ctx.produced.get("model_sha256") or sha256_file(model_file)
         tag = model_tag(digest)
         known = ctx.journal.model_for_hash(digest, m.name)
@@ -62,7 +66,9 @@ class ModelStep:
             status = "exists"
         else:
             ctx.journal.intend("model", f"{m.name}@{digest}", ctx.run_id)
-            model_id = ctx.az.model_register(model_file.name, m.name, m.description, tag, cwd=model_file.parent)
+            model_id = ctx.az.model_register(
+                model_file.name, m.name, m.description, tag, cwd=model_file.parent
+            )
             ctx.journal.record("model", f"{m.name}@{digest}", model_id, ctx.run_id)
             ctx.journal.record_model_file(digest, m.name, model_id, None)
             model = ctx.az.model_show(model_id)
@@ -90,9 +96,20 @@ class ManifestStep:
         assert mf
         driver = Path(mf.scoring_file).name
         return [
-            PlannedCall(azcli.manifest_create_argv(mf.name, "<MODEL_ID>", driver, mf.runtime, "service_schema.json")),
+            PlannedCall(
+                azcli.manifest_create_argv(mf.name, "<MODEL_ID>", driver, mf.runtime, "service_schema.json")
+            ),
             PlannedCall(azcli.manifest_show_argv("<MANIFEST_ID>")),
         ]
+
+    def _recover(self, ctx: Context, name: str, model_id: str) -> Manifest | None:
+        """After a run died inside `manifest create`: adopt the newest manifest of this name for our model."""
+        candidates = sorted((m for m in ctx.az.manifest_list() if m.name == name), key=lambda m: -m.version)
+        for candidate in candidates[:3]:
+            shown = ctx.az.manifest_show(candidate.id)
+            if shown and model_id in shown.model_ids:
+                return shown
+        return None
 
     def run(self, ctx: Context) -> StepResult:
         mf = ctx.recipe.params.manifest
@@ -101,6 +118,8 @@ class ManifestStep:
         key = f"{mf.name}@{model_id}"
         known = ctx.journal.lookup("manifest", key)
         manifest = ctx.az.manifest_show(known[0]) if known and known[0] else None
+        if manifest is None and known and known[1] == "pending":
+            manifest = self._recover(ctx, mf.name, model_id)
         if manifest is not None and model_id in manifest.model_ids:
             ctx.exists(f"manifest {mf.name} version {manifest.version} (id {manifest.id})")
             status = "exists"
@@ -112,15 +131,23 @@ class ManifestStep:
             shutil.copyfile(source, staging / source.name)
             schema = "service_schema.json" if (staging / "service_schema.json").is_file() else None
             ctx.journal.intend("manifest", key, ctx.run_id)
-            manifest_id = ctx.az.manifest_create(mf.name, model_id, source.name, mf.runtime, schema, cwd=staging)
+            manifest_id = ctx.az.manifest_create(
+                mf.name, model_id, source.name, mf.runtime, schema, cwd=staging
+            )
             ctx.journal.record("manifest", key, manifest_id, ctx.run_id)
             manifest = ctx.az.manifest_show(manifest_id)
             if manifest is None:
-                raise MlopsError(f"manifest {manifest_id} was created but `az ml manifest show` cannot find it")
+                raise MlopsError(
+                    f"manifest {manifest_id} was created but `az ml manifest show` cannot find it"
+                )
             ctx.created(f"manifest {mf.name} version {manifest.version} (id {manifest.id})")
             status = "created"
-        ctx.produced.update(manifest_id=manifest.id, manifest_name=manifest.name, manifest_version=manifest.version)
-        return StepResult(self.kind, status, f"manifest {mf.name} v{manifest.version}", {"manifest_id": manifest.id})
+        ctx.produced.update(
+            manifest_id=manifest.id, manifest_name=manifest.name, manifest_version=manifest.version
+        )
+        return StepResult(
+            self.kind, status, f"manifest {mf.name} v{manifest.version}", {"manifest_id": manifest.id}
+        )
 
 
 class ImageStep:

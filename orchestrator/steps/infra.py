@@ -24,8 +24,12 @@ class Account:
         p, a = recipe.params, recipe.params.account
         assert a
         return [
-            PlannedCall(azcli.account_show_argv(p.resource_group, a.name), note="exists? then `set` instead of create"),
-            PlannedCall(azcli.account_create_argv(p.resource_group, a.name, p.location, a.sku_name, a.sku_instances)),
+            PlannedCall(
+                azcli.account_show_argv(p.resource_group, a.name), note="exists? then `set` instead of create"
+            ),
+            PlannedCall(
+                azcli.account_create_argv(p.resource_group, a.name, p.location, a.sku_name, a.sku_instances)
+            ),
         ]
 
     def run(self, ctx: Context) -> StepResult:
@@ -53,7 +57,10 @@ class Env:
         return [
             PlannedCall(azcli.env_show_argv(p.resource_group, e.name), note="exists? then skip setup"),
             PlannedCall(azcli.env_setup_argv(p.resource_group, e.name, p.location, e.cluster)),
-            PlannedCall(azcli.env_show_argv(p.resource_group, e.name), note="repeated until Provisioning State is Succeeded"),
+            PlannedCall(
+                azcli.env_show_argv(p.resource_group, e.name),
+                note="repeated until Provisioning State is Succeeded",
+            ),
         ]
 
     def run(self, ctx: Context) -> StepResult:

@@ -35,14 +35,20 @@ class Train:
 
     def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
         assert recipe.params.model
-        return [PlannedCall(train_argv("python", recipe.params.model.kind, _staging_placeholder(recipe)), az=False)]
+        return [
+            PlannedCall(
+                train_argv("python", recipe.params.model.kind, _staging_placeholder(recipe)), az=False
+            )
+        ]
 
     def run(self, ctx: Context) -> StepResult:
         model = ctx.recipe.params.model
         assert model is not None  # checked by recipes.validate_document
         staging = ctx.staging()
         staging.mkdir(parents=True, exist_ok=True)
-        ctx.runner.run(train_argv(ctx.python, model.kind, str(staging)), timeout=TRAIN_TIMEOUT_S, cwd=paths.PROJECT_ROOT)
+        ctx.runner.run(
+            train_argv(ctx.python, model.kind, str(staging)), timeout=TRAIN_TIMEOUT_S, cwd=paths.PROJECT_ROOT
+        )
         model_file = staging / "model.pkl"
         if not model_file.is_file():
             raise MlopsError(f"training finished but wrote no {model_file}; check churn_model.train")
@@ -59,7 +65,11 @@ class Schema:
     kind = "schema"
 
     def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
-        return [PlannedCall(schema_argv("python", _staging_placeholder(recipe) + "/service_schema.json"), az=False)]
+        return [
+            PlannedCall(
+                schema_argv("python", _staging_placeholder(recipe) + "/service_schema.json"), az=False
+            )
+        ]
 
     def run(self, ctx: Context) -> StepResult:
         staging = ctx.staging()

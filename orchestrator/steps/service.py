@@ -13,7 +13,9 @@ from orchestrator.errors import MlopsError, RollbackError, SmokeTestFailed
 from orchestrator.recipes import Recipe
 from orchestrator.result import PlannedCall, StepResult
 
-_GUID: Final = re.compile(r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$")
+_GUID: Final = re.compile(
+    r"^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$"
+)
 LIVE: Final = ("succeeded", "deployed")
 
 
@@ -38,7 +40,9 @@ class ServiceStep:
         env = recipe.params.environment
         replicas = s.replicas if env is None or env.cluster else None
         return [
-            PlannedCall(azcli.service_show_name_argv(s.name), note="exists? update it (or nothing if same image)"),
+            PlannedCall(
+                azcli.service_show_name_argv(s.name), note="exists? update it (or nothing if same image)"
+            ),
             PlannedCall(azcli.service_create_argv(s.name, "<IMAGE_ID>", replicas)),
         ]
 
@@ -46,11 +50,15 @@ class ServiceStep:
         params = ctx.recipe.params
         s = params.service
         cluster = params.environment.cluster if params.environment else True
-        image_id, image_name, image_version = ctx.produced["image_id"], ctx.produced["image_name"], ctx.produced["image_version"]
-        record = dict(
-            service_name=s.name, image_id=image_id, image_name=image_name, image_version=image_version,
-            model_name=ctx.produced.get("model_name"), model_version=ctx.produced.get("model_version"), run_id=ctx.run_id,
-        )  # fmt: skip
+        image_id, image_name, image_version = (
+            ctx.produced["image_id"],
+            ctx.produced["image_name"],
+            ctx.produced["image_version"],
+        )
+        record = {
+            "service_name": s.name, "image_id": image_id, "image_name": image_name, "image_version": image_version,
+            "model_name": ctx.produced.get("model_name"), "model_version": ctx.produced.get("model_version"), "run_id": ctx.run_id,
+        }  # fmt: skip
         current = find_service(ctx, s.name)
         if current is None:
             dep = ctx.journal.record_deployment(service_id=None, outcome="pending", action="create", **record)
@@ -64,12 +72,18 @@ class ServiceStep:
             ctx.journal.set_outcome(dep, "deployed", deployed.service_id)
             ctx.created(f"service {s.name} (id {deployed.service_id}) on image {image_name}:{image_version}")
             ctx.produced.update(service_id=deployed.service_id, deployment_id=dep)
-            return StepResult(self.kind, "created", f"service {deployed.service_id}", {"service_id": deployed.service_id})
+            return StepResult(
+                self.kind, "created", f"service {deployed.service_id}", {"service_id": deployed.service_id}
+            )
         if _runs_image(current, image_name, image_version):
             ctx.exists(f"service {s.name} (id {current.id}) already runs image {image_name}:{image_version}")
             history = [d for d in ctx.journal.deployments(s.name) if d.image_id == image_id]
-            dep = history[-1].id if history else ctx.journal.record_deployment(
-                service_id=current.id, outcome="deployed", action="adopt", **record
+            dep = (
+                history[-1].id
+                if history
+                else ctx.journal.record_deployment(
+                    service_id=current.id, outcome="deployed", action="adopt", **record
+                )
             )
             ctx.produced.update(service_id=current.id, deployment_id=dep)
             return StepResult(self.kind, "exists", f"service {current.id}", {"service_id": current.id})
@@ -80,7 +94,9 @@ class ServiceStep:
             )
         verbose = ctx.az.service_show(current.id, verbose=True)
         previous = verbose.image_id if verbose else None
-        dep = ctx.journal.record_deployment(service_id=current.id, outcome="pending", action="update", **record)
+        dep = ctx.journal.record_deployment(
+            service_id=current.id, outcome="pending", action="update", **record
+        )
         try:
             ctx.az.service_update(current.id, image_id)
         except MlopsError:
@@ -88,7 +104,9 @@ class ServiceStep:
             raise
         ctx.journal.set_outcome(dep, "deployed")
         was = f" (was {current.image_url.rsplit('/', 1)[-1]})" if current.image_url else ""
-        ctx.out.info(f"updated: service {s.name} (id {current.id}) to image {image_name}:{image_version}{was}")
+        ctx.out.info(
+            f"updated: service {s.name} (id {current.id}) to image {image_name}:{image_version}{was}"
+        )
         ctx.produced.update(service_id=current.id, deployment_id=dep, previous_image_id=previous)
         return StepResult(self.kind, "updated", f"service {current.id}", {"service_id": current.id})
 
@@ -108,7 +126,9 @@ class Smoke:
     def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
         smoke = recipe.params.smoke
         assert smoke
-        return [PlannedCall(azcli.service_run_argv("<SERVICE_ID>", smoke.data), note=f"expects {smoke.expect}")]
+        return [
+            PlannedCall(azcli.service_run_argv("<SERVICE_ID>", smoke.data), note=f"expects {smoke.expect}")
+        ]
 
     def run(self, ctx: Context) -> StepResult:
         smoke = ctx.recipe.params.smoke
@@ -212,8 +232,17 @@ class Rollback:
             ctx.az.service_update(found.id, target.id)
         except MlopsError as exc:
             ctx.journal.set_outcome(dep, "failed")
-            raise RollbackError(f"rollback of {name} to image {target.name}:{target.version} failed: {exc}") from exc
+            raise RollbackError(
+                f"rollback of {name} to image {target.name}:{target.version} failed: {exc}"
+            ) from exc
         ctx.journal.set_outcome(dep, "deployed")
-        ctx.out.info(f"rolled back: service {name} (id {found.id}) to image {target.name}:{target.version} (id {target.id})")
+        ctx.out.info(
+            f"rolled back: service {name} (id {found.id}) to image {target.name}:{target.version} (id {target.id})"
+        )
         ctx.produced.update(service_id=found.id, deployment_id=dep, image_id=target.id)
-        return StepResult(self.kind, "updated", f"service {found.id} -> {target.name}:{target.version}", {"image_id": target.id})
+        return StepResult(
+            self.kind,
+            "updated",
+            f"service {found.id} -> {target.name}:{target.version}",
+            {"image_id": target.id},
+        )

@@ -14,6 +14,8 @@ import tarfile
 import time
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
@@ -41,8 +43,8 @@ class DaemonProcess:
         info = self.home / "daemon" / "daemon.json"
         before = info.read_text() if info.exists() else None
         self.home.mkdir(parents=True, exist_ok=True)
-        log = open(self.home / "daemon-stdout.log", "ab")
-        self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        with open(self.home / "daemon-stdout.log", "ab") as log:
+            self.proc = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -69,7 +71,7 @@ class DaemonProcess:
             try:
                 self.request("POST", "/shutdown")
                 self.proc.wait(10)
-            except Exception:
+            except (OSError, http.client.HTTPException, subprocess.TimeoutExpired):
                 self.proc.send_signal(signal.SIGTERM)
                 try:
                     self.proc.wait(10)
@@ -85,8 +87,9 @@ class DaemonProcess:
         self._conn = None
 
     # --- HTTP -------------------------------------------------------------------------
-    def request(self, method: str, path: str, body: object = None, raw: bytes | None = None,
-                token: str | None = None) -> Reply:
+    def request(
+        self, method: str, path: str, body: object = None, raw: bytes | None = None, token: str | None = None
+    ) -> Reply:
         headers = {"Authorization": f"Bearer {self.token if token is None else token}"}
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
         if data is not None:
@@ -114,24 +117,37 @@ class DaemonProcess:
 
     def create_account(self, rg: str = "rg1", name: str = "acct") -> Reply:
         path = f"/subscriptions/{self.sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningModelManagement/accounts/{name}"
-        return self.request("PUT", path, {"location": "eastus2", "sku": {"name": "S1", "capacity": 1},
-                                          "properties": {"description": ""}})
+        return self.request(
+            "PUT",
+            path,
+            {"location": "eastus2", "sku": {"name": "S1", "capacity": 1}, "properties": {"description": ""}},
+        )
 
     def env_path(self, name: str = "env1", rg: str = "rg1") -> str:
         return f"/subscriptions/{self.sub}/resourceGroups/{rg}/providers/Microsoft.MachineLearningCompute/operationalizationClusters/{name}"
 
     def create_env(self, name: str = "env1", cluster: bool = True, wait: bool = True) -> dict:
-        props: dict = {"clusterType": "ACS" if cluster else "Local", "containerRegistry": {},
-                       "globalServiceConfiguration": {"ssl": {"status": "Disabled"}}, "storageAccount": {}}
+        props: dict = {
+            "clusterType": "ACS" if cluster else "Local",
+            "containerRegistry": {},
+            "globalServiceConfiguration": {"ssl": {"status": "Disabled"}},
+            "storageAccount": {},
+        }
         if cluster:
-            props["containerService"] = {"agentCount": 2, "agentVmSize": "Standard_D3_v2", "masterCount": 1,
-                                         "orchestratorType": "Kubernetes"}
+            props["containerService"] = {
+                "agentCount": 2,
+                "agentVmSize": "Standard_D3_v2",
+                "masterCount": 1,
+                "orchestratorType": "Kubernetes",
+            }
         reply = self.request("PUT", self.env_path(name), {"location": "eastus2", "properties": props})
         assert reply.status in (200, 201), reply.text
         if not wait:
             return reply.json()
-        return self.wait_for(lambda: self.get(self.env_path(name)).json(),
-                             lambda d: d["properties"]["provisioningState"] != "Creating")
+        return self.wait_for(
+            lambda: self.get(self.env_path(name)).json(),
+            lambda d: d["properties"]["provisioningState"] != "Creating",
+        )
 
     def upload(self, data: bytes) -> str:
         reply = self.request("POST", "/artifacts", raw=data)
@@ -141,7 +157,9 @@ class DaemonProcess:
 
     def wait_op(self, location: str, timeout: float = 60.0) -> dict:
         path = location.split(f":{self.port}", 1)[1]
-        return self.wait_for(lambda: self.get(path).json(), lambda d: d["state"] in ("Succeeded", "Failed"), timeout)
+        return self.wait_for(
+            lambda: self.get(path).json(), lambda d: d["state"] in ("Succeeded", "Failed"), timeout
+        )
 
     @staticmethod
     def wait_for(read, done, timeout: float = 30.0):
@@ -188,37 +206,85 @@ SCORE_OK = b"def init():\n    global model\n    model = open('model.pkl').read()
 DRIVER = b"from score import init, run\nSCHEMA = 'service_schema.json'\n"
 
 
-def make_image(d: DaemonProcess, name: str = "img", score: bytes = SCORE_OK, requirements: str = "packaging\n",
-               conda: str | None = None, driver: bytes = DRIVER, schema: bytes = b'{"input": {}}') -> tuple[dict, dict]:
+def make_image(
+    d: DaemonProcess,
+    name: str = "img",
+    score: bytes = SCORE_OK,
+    requirements: str = "packaging\n",
+    conda: str | None = None,
+    driver: bytes = DRIVER,
+    schema: bytes | None = b'{"input": {}}',
+) -> tuple[dict, dict]:
     """Register a model, create a manifest and build an image; returns (operation, image)."""
     base = d.mms()
     model_url = d.upload(targz({"model.pkl": b"MODEL"}))
-    model = d.request("POST", base + "/models", {"name": "model.pkl", "tags": [], "description": "", "url": model_url,
-                                                  "mimeType": "application/json", "unpack": True}).json()
+    model = d.request(
+        "POST",
+        base + "/models",
+        {
+            "name": "model.pkl",
+            "tags": [],
+            "description": "",
+            "url": model_url,
+            "mimeType": "application/json",
+            "unpack": True,
+        },
+    ).json()
     props = {"pipRequirements": d.upload(requirements.encode())}
     if conda is not None:
         props["condaEnvFile"] = d.upload(conda.encode())
-    manifest = d.request("POST", base + "/manifests", {
-        "name": name, "description": None, "driverProgram": "driver", "modelType": "Registered", "modelIds": [model["id"]],
-        "assets": [{"id": "driver", "url": d.upload(driver), "mimeType": "application/x-python"},
-                   {"id": "dep1", "url": d.upload(targz({"score.py": score})), "mimeType": "application/octet-stream",
-                    "unpack": True},
-                   {"id": "dep2", "url": d.upload(targz({"service_schema.json": schema})),
-                    "mimeType": "application/octet-stream", "unpack": True}],
-        "targetRuntime": {"runtimeType": "Python", "properties": props}}).json()
-    reply = d.request("POST", base + "/images", {"name": name, "manifestId": manifest["id"], "description": None,
-                                                  "imageType": "Docker", "computeResourceId": d.env_path()})
+    manifest = d.request(
+        "POST",
+        base + "/manifests",
+        {
+            "name": name,
+            "description": None,
+            "driverProgram": "driver",
+            "modelType": "Registered",
+            "modelIds": [model["id"]],
+            "assets": [
+                {"id": "driver", "url": d.upload(driver), "mimeType": "application/x-python"},
+                {
+                    "id": "dep1",
+                    "url": d.upload(targz({"score.py": score})),
+                    "mimeType": "application/octet-stream",
+                    "unpack": True,
+                },
+            ]
+            + (
+                []
+                if schema is None
+                else [
+                    {
+                        "id": "dep2",
+                        "url": d.upload(targz({"service_schema.json": schema})),
+                        "mimeType": "application/octet-stream",
+                        "unpack": True,
+                    }
+                ]
+            ),
+            "targetRuntime": {"runtimeType": "Python", "properties": props},
+        },
+    ).json()
+    reply = d.request(
+        "POST",
+        base + "/images",
+        {
+            "name": name,
+            "manifestId": manifest["id"],
+            "description": None,
+            "imageType": "Docker",
+            "computeResourceId": d.env_path(),
+        },
+    )
     assert reply.status == 202, reply.text
     op = d.wait_op(reply.header("Operation-Location"))
     image_id = op["resourceLocation"].rsplit("/", 1)[1]
     return op, d.get(base + f"/images/{image_id}").json()
 
 
-import pytest  # noqa: E402
-
-
-@pytest.fixture
-def daemon(tmp_path):
+@pytest.fixture(name="daemon")
+def daemon_fixture(tmp_path):
     """A running daemon (fake supervisor) with account rg1/acct and a Succeeded cluster env env1."""
     d = DaemonProcess(tmp_path / "home").start()
     try:

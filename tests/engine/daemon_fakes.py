@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from mlops_engine.supervisor import DeployResult, ReplicaStatus, ServiceSpec, ServiceStatus
@@ -34,7 +34,7 @@ class FakeSupervisor:
 
     def _log(self, spec: ServiceSpec, line: str) -> None:
         if spec.log_dir:
-            stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             with open(spec.log_dir / "replica-1.log", "a") as out:
                 out.write(f"{stamp} {line}\n")
 
@@ -43,7 +43,9 @@ class FakeSupervisor:
         self._note("start", service=spec.service_id, image=spec.image_id, port=port, keys=spec.keys)
         if self._init_fails(spec):
             self._log(spec, "init() failed: RuntimeError: boom")
-            return DeployResult(ok=False, port=port, error="init() failed", log_tail="Traceback\nRuntimeError: boom")
+            return DeployResult(
+                ok=False, port=port, error="init() failed", log_tail="Traceback\nRuntimeError: boom"
+            )
         self._log(spec, f"ready image={spec.image_id}")
         self.running[spec.service_id] = (spec, port)
         return DeployResult(ok=True, port=port)
@@ -53,7 +55,9 @@ class FakeSupervisor:
         port = self.running[spec.service_id][1]
         if self._init_fails(spec):
             self._log(spec, "new replica init() failed: RuntimeError: boom")
-            return DeployResult(ok=False, port=port, error="init() failed", log_tail="Traceback\nRuntimeError: boom")
+            return DeployResult(
+                ok=False, port=port, error="init() failed", log_tail="Traceback\nRuntimeError: boom"
+            )
         self._log(spec, f"swapped to image={spec.image_id}")
         self.running[spec.service_id] = (spec, port)
         return DeployResult(ok=True, port=port)
@@ -69,8 +73,10 @@ class FakeSupervisor:
         if service_id not in self.running:
             return None
         spec, port = self.running[service_id]
-        replicas = [ReplicaStatus(pid=1000 + i, state="serving", restarts=0, image_id=spec.image_id)
-                    for i in range(spec.replicas)]
+        replicas = [
+            ReplicaStatus(pid=1000 + i, state="serving", restarts=0, image_id=spec.image_id)
+            for i in range(spec.replicas)
+        ]
         return ServiceStatus(service_id=service_id, port=port, live_image_id=spec.image_id, replicas=replicas)
 
     def shutdown(self) -> None:

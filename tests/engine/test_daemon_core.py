@@ -8,7 +8,7 @@ import os
 import signal
 import stat
 
-from .daemon_client import DaemonProcess, daemon  # noqa: F401
+from .daemon_client import DaemonProcess, daemon_fixture  # noqa: F401
 
 
 def test_startup_files_and_info(daemon):
@@ -21,7 +21,12 @@ def test_startup_files_and_info(daemon):
     assert info["started"].endswith("Z") and len(info["started"].split(".")[1]) == 7
     reply = daemon.get("/info")
     assert reply.status == 200
-    assert reply.json() == {"subscriptionId": daemon.sub, "version": info["version"], "pid": info["pid"], "port": info["port"]}
+    assert reply.json() == {
+        "subscriptionId": daemon.sub,
+        "version": info["version"],
+        "pid": info["pid"],
+        "port": info["port"],
+    }
 
 
 def test_header_order_and_server(daemon):
@@ -49,7 +54,10 @@ def test_error_bodies(daemon):
     assert reply.body == b'{"code": "NotFound", "statusCode": 404, "message": "Image not found"}'
     for kind in ("models", "manifests", "services"):
         body = daemon.get(daemon.mms() + f"/{kind}/nope").json()
-        assert body["message"] == {"models": "Model", "manifests": "Manifest", "services": "Service"}[kind] + " not found"
+        assert (
+            body["message"]
+            == {"models": "Model", "manifests": "Manifest", "services": "Service"}[kind] + " not found"
+        )
     reply = daemon.get(daemon.mms(acct="nosuch") + "/models")
     assert reply.status == 404 and reply.json()["code"] == "AccountNotFound"
     reply = daemon.request("POST", daemon.mms() + "/models", raw=b"{not json")
@@ -67,20 +75,34 @@ def test_accounts_crud(daemon):
     assert doc["sku"] == {"name": "S1", "capacity": 1}
     assert doc["properties"]["modelManagementSwaggerLocation"] == (
         f"http://127.0.0.1:{daemon.port}/api/subscriptions/{daemon.sub}/resourceGroups/rg1/accounts/acct"
-        "/swagger.json?api-version=2017-09-01-preview")
+        "/swagger.json?api-version=2017-09-01-preview"
+    )
     assert daemon.create_account().status == 200
-    patched = daemon.request("PATCH", base + "/acct", {"properties": {"description": "x"}, "sku": {"name": "S2", "capacity": 2},
-                                                      "tags": {"a": "b"}}).json()
+    patched = daemon.request(
+        "PATCH",
+        base + "/acct",
+        {"properties": {"description": "x"}, "sku": {"name": "S2", "capacity": 2}, "tags": {"a": "b"}},
+    ).json()
     assert patched["properties"]["description"] == "x" and patched["sku"] == {"name": "S2", "capacity": 2}
     assert daemon.request("PATCH", base + "/acct", {"sku": {"name": "bogus", "capacity": 1}}).status == 400
-    listed = daemon.get(f"/subscriptions/{daemon.sub}/providers/Microsoft.MachineLearningModelManagement/accounts").json()
+    listed = daemon.get(
+        f"/subscriptions/{daemon.sub}/providers/Microsoft.MachineLearningModelManagement/accounts"
+    ).json()
     assert [a["name"] for a in listed["value"]] == ["acct"]
-    assert daemon.get(f"/subscriptions/{daemon.sub}/resourceGroups/rg1").json() == {"name": "rg1", "location": "eastus2"}
-    assert daemon.request("PUT", f"/subscriptions/{daemon.sub}/resourceGroups/rg2", {"location": "westus"}).status == 201
+    assert daemon.get(f"/subscriptions/{daemon.sub}/resourceGroups/rg1").json() == {
+        "name": "rg1",
+        "location": "eastus2",
+    }
+    assert (
+        daemon.request(
+            "PUT", f"/subscriptions/{daemon.sub}/resourceGroups/rg2", {"location": "westus"}
+        ).status
+        == 201
+    )
     assert daemon.request("DELETE", base + "/acct").status == 200
     assert daemon.request("DELETE", base + "/acct").status == 204
     assert daemon.get(base + "/acct").status == 404
-    assert daemon.get(f"/subscriptions/other/resourceGroups/rg1").status == 404
+    assert daemon.get("/subscriptions/other/resourceGroups/rg1").status == 404
 
 
 def test_sigterm_stops_and_restart_keeps_subscription(tmp_path):
@@ -95,3 +117,44 @@ def test_sigterm_stops_and_restart_keeps_subscription(tmp_path):
     finally:
         d.stop()
     assert d.proc.returncode == 0
+
+
+def test_account_swagger_location_answers(daemon):
+    base = f"/subscriptions/{daemon.sub}/resourceGroups/rg1/providers/Microsoft.MachineLearningModelManagement/accounts"
+    location = daemon.get(base + "/acct").json()["properties"]["modelManagementSwaggerLocation"]
+    swagger = daemon.get(location.split(f":{daemon.port}", 1)[1]).json()
+    assert swagger["swagger"] == "2.0" and swagger["basePath"] == daemon.mms()
+
+
+def test_crash_recovery_cleans_staging_and_fails_interrupted_work(tmp_path):
+    import sqlite3
+
+    d = DaemonProcess(tmp_path / "home").start()
+    assert d.create_account().status == 201
+    d.kill9()
+    staging = d.home / "tmp" / "build-x"
+    (staging / "app").mkdir(parents=True)
+    (staging / "app" / "half.py").write_text("x")
+    os.chmod(staging / "app", 0o555)
+    (d.home / "tmp" / "artifact-partial").write_bytes(b"half")
+    op = {
+        "id": "op-1",
+        "operationType": "Image",
+        "state": "Running",
+        "createdTime": "2026-01-01T00:00:00.000000Z",
+        "endTime": None,
+        "resourceLocation": d.mms() + "/images/img-1",
+    }
+    conn = sqlite3.connect(d.home / "state.db")
+    with conn:
+        conn.execute(
+            "INSERT INTO operations (id, account, doc) VALUES (?, ?, ?)", ("op-1", "rg1/acct", json.dumps(op))
+        )
+    conn.close()
+    d.start()
+    try:
+        assert list((d.home / "tmp").iterdir()) == []
+        failed = d.get(d.mms() + "/operations/op-1").json()
+        assert failed["state"] == "Failed" and failed["error"]["details"][0]["code"] == "DaemonRestarted"
+    finally:
+        d.stop()

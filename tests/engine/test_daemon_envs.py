@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .daemon_client import DaemonProcess, daemon  # noqa: F401
+from .daemon_client import DaemonProcess, daemon_fixture  # noqa: F401
 
 
 def test_cluster_env_provisions(daemon):
@@ -12,15 +12,26 @@ def test_cluster_env_provisions(daemon):
     assert env["properties"]["provisioningState"] == "Succeeded", env
     cs = env["properties"]["containerService"]
     assert cs["clusterFqdn"] == "127.0.0.1" and cs["agentCount"] == 2 and cs["masterCount"] == 1
-    assert cs["systemServices"][0] == {"systemServiceType": "ScoringFrontEnd", "publicIpAddress": "127.0.0.1",
-                                       "version": cs["systemServices"][0]["version"]}
+    assert cs["systemServices"][0] == {
+        "systemServiceType": "ScoringFrontEnd",
+        "publicIpAddress": "127.0.0.1",
+        "version": cs["systemServices"][0]["version"],
+    }
     assert (daemon.home / "environments" / "rg1" / "env1").is_dir()
     keys = daemon.request("POST", daemon.env_path("env1") + "/listKeys").json()
-    assert set(keys) == {"storageAccount", "containerRegistry", "containerService", "appInsights",
-                         "serviceAuthConfiguration", "sslConfiguration"}
+    assert set(keys) == {
+        "storageAccount",
+        "containerRegistry",
+        "containerService",
+        "appInsights",
+        "serviceAuthConfiguration",
+        "sslConfiguration",
+    }
     assert keys["containerService"]["acsKubeConfig"].startswith("apiVersion: v1")
     assert keys["containerRegistry"]["password"] != keys["containerRegistry"]["password2"]
-    listed = daemon.get(f"/subscriptions/{daemon.sub}/providers/Microsoft.MachineLearningCompute/operationalizationClusters")
+    listed = daemon.get(
+        f"/subscriptions/{daemon.sub}/providers/Microsoft.MachineLearningCompute/operationalizationClusters"
+    )
     assert [e["name"] for e in listed.json()["value"]] == ["env1"]
 
 
@@ -35,8 +46,11 @@ def test_local_env_and_delete(daemon):
 
 
 def test_bad_env_body(daemon):
-    reply = daemon.request("PUT", daemon.env_path("bad"), {"location": "eastus2", "properties": {
-        "clusterType": "ACS", "containerService": {"masterCount": 2}}})
+    reply = daemon.request(
+        "PUT",
+        daemon.env_path("bad"),
+        {"location": "eastus2", "properties": {"clusterType": "ACS", "containerService": {"masterCount": 2}}},
+    )
     assert reply.status == 400 and "masterCount" in reply.json()["message"]
     assert daemon.request("PUT", daemon.env_path("bad"), {"properties": {}}).status == 400
 

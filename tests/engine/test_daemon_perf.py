@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from .daemon_client import daemon, targz  # noqa: F401
+from .daemon_client import daemon_fixture, targz  # noqa: F401
 
 
 def _bulk_models(d, count: int) -> None:
@@ -19,9 +19,17 @@ def _bulk_models(d, count: int) -> None:
     rows = []
     for i in range(count):
         mid = uuid.uuid4().hex
-        doc = {"id": mid, "name": f"m{i % 100}", "version": i // 100 + 1, "tags": ["bulk"], "description": "",
-               "url": "artifact://sha256/" + "0" * 64, "mimeType": "application/json", "unpack": True,
-               "createdAt": "2026-01-01T00:00:00.000000Z"}
+        doc = {
+            "id": mid,
+            "name": f"m{i % 100}",
+            "version": i // 100 + 1,
+            "tags": ["bulk"],
+            "description": "",
+            "url": "artifact://sha256/" + "0" * 64,
+            "mimeType": "application/json",
+            "unpack": True,
+            "createdAt": "2026-01-01T00:00:00.000000Z",
+        }
         rows.append((mid, "rg1/acct", doc["name"], doc["version"], json.dumps(doc)))
     with conn:
         conn.executemany("INSERT INTO models (id, account, name, version, doc) VALUES (?, ?, ?, ?, ?)", rows)
@@ -32,8 +40,18 @@ def _register_seconds(d, url: str, n: int = 20) -> float:
     times = []
     for _ in range(n):
         start = time.perf_counter()
-        reply = d.request("POST", d.mms() + "/models", {"name": "m7", "tags": [], "description": "", "url": url,
-                                                         "mimeType": "application/json", "unpack": True})
+        reply = d.request(
+            "POST",
+            d.mms() + "/models",
+            {
+                "name": "m7",
+                "tags": [],
+                "description": "",
+                "url": url,
+                "mimeType": "application/json",
+                "unpack": True,
+            },
+        )
         times.append(time.perf_counter() - start)
         assert reply.status == 200
     return statistics.median(times)
@@ -52,7 +70,9 @@ def test_list_and_register_at_10k(daemon):
         listing.append(time.perf_counter() - start)
         assert reply.status == 200
     assert len(reply.json()["value"]) == 10_040
-    print(f"register median at 0: {empty * 1000:.2f} ms, at 10k: {full * 1000:.2f} ms; "
-          f"list 10k median {statistics.median(listing) * 1000:.1f} ms")
+    print(
+        f"register median at 0: {empty * 1000:.2f} ms, at 10k: {full * 1000:.2f} ms; "
+        f"list 10k median {statistics.median(listing) * 1000:.1f} ms"
+    )
     assert statistics.median(listing) < 0.3
     assert full < max(3 * empty, 0.02)

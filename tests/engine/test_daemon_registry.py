@@ -7,7 +7,7 @@ import re
 import stat
 from pathlib import Path
 
-from .daemon_client import DRIVER, SCORE_OK, daemon, make_image, targz  # noqa: F401
+from .daemon_client import DRIVER, SCORE_OK, daemon_fixture, make_image, targz  # noqa: F401
 
 TS = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -15,8 +15,18 @@ GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{1
 
 def _register(d, name="model.pkl", tags=()):
     url = d.upload(targz({"model.pkl": b"M"}))
-    reply = d.request("POST", d.mms() + "/models", {"name": name, "tags": list(tags), "description": "d", "url": url,
-                                                     "mimeType": "application/json", "unpack": True})
+    reply = d.request(
+        "POST",
+        d.mms() + "/models",
+        {
+            "name": name,
+            "tags": list(tags),
+            "description": "d",
+            "url": url,
+            "mimeType": "application/json",
+            "unpack": True,
+        },
+    )
     assert reply.status == 200, reply.text
     return reply.json()
 
@@ -36,7 +46,17 @@ def test_models_versions_ids_and_filters(daemon):
     other = _register(daemon, name="other.pkl")
     assert re.fullmatch(r"[0-9a-f]{32}", first["id"]) and TS.match(first["createdAt"])
     assert (first["version"], second["version"], other["version"]) == (1, 2, 1)
-    assert list(first) == ["id", "name", "version", "tags", "description", "url", "mimeType", "unpack", "createdAt"]
+    assert list(first) == [
+        "id",
+        "name",
+        "version",
+        "tags",
+        "description",
+        "url",
+        "mimeType",
+        "unpack",
+        "createdAt",
+    ]
     base = daemon.mms() + "/models"
     assert [m["id"] for m in daemon.get(base).json()["value"]] == [first["id"], second["id"], other["id"]]
     assert [m["version"] for m in daemon.get(base + "?name=model.pkl").json()["value"]] == [1, 2]
@@ -49,9 +69,15 @@ def test_models_versions_ids_and_filters(daemon):
 def test_manifests_validate_models(daemon):
     model = _register(daemon)
     driver = daemon.upload(DRIVER)
-    body = {"name": "m", "description": None, "driverProgram": "driver", "modelType": "Registered",
-            "modelIds": [model["id"]], "assets": [{"id": "driver", "url": driver, "mimeType": "application/x-python"}],
-            "targetRuntime": {"runtimeType": "Python", "properties": {}}}
+    body = {
+        "name": "m",
+        "description": None,
+        "driverProgram": "driver",
+        "modelType": "Registered",
+        "modelIds": [model["id"]],
+        "assets": [{"id": "driver", "url": driver, "mimeType": "application/x-python"}],
+        "targetRuntime": {"runtimeType": "Python", "properties": {}},
+    }
     created = daemon.request("POST", daemon.mms() + "/manifests", body).json()
     assert GUID.match(created["id"]) and created["version"] == 1 and created["webserviceType"] == "Realtime"
     assert TS.match(created["createdTime"])
@@ -59,16 +85,22 @@ def test_manifests_validate_models(daemon):
     assert again["version"] == 2
     unknown = daemon.request("POST", daemon.mms() + "/manifests", dict(body, modelIds=["f" * 32]))
     assert unknown.status == 400 and "f" * 32 in unknown.json()["message"]
-    badrt = daemon.request("POST", daemon.mms() + "/manifests", dict(body, targetRuntime={"runtimeType": "R"}))
+    badrt = daemon.request(
+        "POST", daemon.mms() + "/manifests", dict(body, targetRuntime={"runtimeType": "R"})
+    )
     assert badrt.status == 400
-    assert [m["id"] for m in daemon.get(daemon.mms() + "/manifests").json()["value"]] == [created["id"], again["id"]]
+    assert [m["id"] for m in daemon.get(daemon.mms() + "/manifests").json()["value"]] == [
+        created["id"],
+        again["id"],
+    ]
     assert daemon.get(daemon.mms() + f"/manifests/{created['id']}").json() == created
 
 
 def test_image_build_succeeds(daemon):
     conda = "name: env\ndependencies:\n  - python=3.11\n  - pip\n  - pip:\n    - packaging\n"
-    op, image = make_image(daemon, name="irisimage", requirements="packaging>=20\nazure-ml-api-sdk==0.1.0a11\n",
-                           conda=conda)
+    op, image = make_image(
+        daemon, name="irisimage", requirements="packaging>=20\nazure-ml-api-sdk==0.1.0a11\n", conda=conda
+    )
     assert op["state"] == "Succeeded", op
     assert op["operationType"] == "Image" and TS.match(op["endTime"])
     assert op["resourceLocation"] == daemon.mms() + f"/images/{image['id']}"
@@ -77,17 +109,28 @@ def test_image_build_succeeds(daemon):
     bundle = daemon.home / "images" / image["id"]
     assert image["imageBuildLogUri"] == (bundle / "build.log").as_uri()
     meta = json.loads((bundle / "image.json").read_text())
-    assert meta["driver"] == "score.py" and meta["schema"] == "service_schema.json" and meta["runtime"] == "python"
+    assert (
+        meta["driver"] == "score.py"
+        and meta["schema"] == "service_schema.json"
+        and meta["runtime"] == "python"
+    )
     assert meta["models"][0]["name"] == "model.pkl"
-    for name in ("app/model.pkl", "app/score.py", "driver.py", "requirements.txt", "conda_dependencies.yml",
-                 "Dockerfile", "build.log"):
+    for name in (
+        "app/model.pkl",
+        "app/score.py",
+        "driver.py",
+        "requirements.txt",
+        "conda_dependencies.yml",
+        "Dockerfile",
+        "build.log",
+    ):
         path = bundle / name
         assert path.is_file(), name
         assert stat.S_IMODE(path.stat().st_mode) == 0o444
     assert stat.S_IMODE(bundle.stat().st_mode) == 0o555
-    assert "CMD [\"python\", \"driver.py\"]" in (bundle / "Dockerfile").read_text()
+    assert 'CMD ["python", "driver.py"]' in (bundle / "Dockerfile").read_text()
     assert list((daemon.home / "tmp").iterdir()) == []
-    second, image2 = make_image(daemon, name="irisimage")
+    _, image2 = make_image(daemon, name="irisimage")
     assert image2["version"] == 2 and image2["imageLocation"] == "local/irisimage:2"
     listed = daemon.get(daemon.mms() + "/images").json()["value"]
     assert [i["id"] for i in listed] == [image["id"], image2["id"]]
@@ -96,11 +139,14 @@ def test_image_build_succeeds(daemon):
 def _assert_build_failed(d, op, image, reason):
     assert op["state"] == "Failed"
     log_uri = image["imageBuildLogUri"]
-    assert op["error"] == {"code": "BadRequest", "statusCode": 400,
-                           "message": "Image creation failed due to an error building the docker image.",
-                           "details": [{"code": "DockerBuildError", "message": log_uri}]}
+    assert op["error"] == {
+        "code": "BadRequest",
+        "statusCode": 400,
+        "message": "Image creation failed due to an error building the docker image.",
+        "details": [{"code": "DockerBuildError", "message": log_uri}],
+    }
     assert image["creationState"] == "Failed" and image["error"] == op["error"]
-    log = Path(log_uri[len("file://"):]).read_text().strip().splitlines()
+    log = Path(log_uri[len("file://") :]).read_text().strip().splitlines()
     assert reason in log[-1], log[-3:]
     bundle = d.home / "images" / image["id"]
     assert sorted(p.name for p in bundle.iterdir()) == ["build.log"]
@@ -109,7 +155,9 @@ def _assert_build_failed(d, op, image, reason):
 
 def test_image_build_fails_on_missing_requirement(daemon):
     op, image = make_image(daemon, requirements="packaging\nfoo==9.9\n")
-    _assert_build_failed(daemon, op, image, "ERROR: requirement 'foo==9.9' is not installed in the serving interpreter (")
+    _assert_build_failed(
+        daemon, op, image, "ERROR: requirement 'foo==9.9' is not installed in the serving interpreter ("
+    )
 
 
 def test_image_build_fails_on_unsatisfied_version_and_conda(daemon):
@@ -130,6 +178,22 @@ def test_image_build_fails_on_bad_driver_or_schema(daemon):
 
 
 def test_image_create_validation(daemon):
-    reply = daemon.request("POST", daemon.mms() + "/images", {"name": "x", "manifestId": "nope", "imageType": "Docker"})
+    reply = daemon.request(
+        "POST", daemon.mms() + "/images", {"name": "x", "manifestId": "nope", "imageType": "Docker"}
+    )
     assert reply.status == 400 and "nope" in reply.json()["message"]
     assert daemon.get(daemon.mms() + "/operations/nope").status == 404
+
+
+def test_image_build_with_cli_driver_template(daemon):
+    from mlops_engine.cli.commands.manifest import DRIVER_TEMPLATE
+
+    driver = DRIVER_TEMPLATE.format(module="score", schema="service_schema.json").encode()
+    op, image = make_image(daemon, name="cli", driver=driver)
+    assert op["state"] == "Succeeded", op
+    meta = json.loads((daemon.home / "images" / image["id"] / "image.json").read_text())
+    assert (meta["driver"], meta["schema"]) == ("score.py", "service_schema.json")
+    driver = DRIVER_TEMPLATE.format(module="score", schema=None).encode()
+    op, image = make_image(daemon, name="cli", driver=driver)
+    meta = json.loads((daemon.home / "images" / image["id"] / "image.json").read_text())
+    assert (meta["driver"], meta["schema"]) == ("score.py", None)

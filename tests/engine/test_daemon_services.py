@@ -25,9 +25,14 @@ def svc_daemon(tmp_path):
 
 
 def _create(d, name, image_id, ctype="Cluster", env="env1", **extra):
-    body = {"imageId": image_id, "name": name, "computeResource": {
-        "id": d.env_path(env).replace("resourceGroups", "resourcegroups"), "type": ctype},
-        "autoScaler": {}, "containerResourceReservation": {}, **extra}
+    body = {
+        "imageId": image_id,
+        "name": name,
+        "computeResource": {"id": d.env_path(env).replace("resourceGroups", "resourcegroups"), "type": ctype},
+        "autoScaler": {},
+        "containerResourceReservation": {},
+        **extra,
+    }
     return d.request("POST", d.mms() + "/services", body)
 
 
@@ -52,20 +57,40 @@ def test_cluster_service_lifecycle(svc_daemon):
     assert svc["image"]["id"] == image["id"] and svc["models"][0]["name"] == "model.pkl"
     assert svc["liveImageId"] == image["id"] and len(svc["replicas"]) == 2
     assert svc["computeResource"]["type"] == "Cluster"
-    for key in ("createdAt", "updatedAt", "appInsightsEnabled", "dataCollection", "autoScaler",
-                "containerResourceReservation", "maxConcurrentRequestsPerContainer", "error"):
+    for key in (
+        "createdAt",
+        "updatedAt",
+        "appInsightsEnabled",
+        "dataCollection",
+        "autoScaler",
+        "containerResourceReservation",
+        "maxConcurrentRequestsPerContainer",
+        "error",
+    ):
         assert key in svc
 
     dup = _create(d, "irisapp", image["id"])
     assert dup.status == 409
-    assert dup.body == b'{"code": "Conflict", "statusCode": 409, "message": "A service with the name irisapp already exists."}'
+    assert (
+        dup.body
+        == b'{"code": "Conflict", "statusCode": 409, "message": "A service with the name irisapp already exists."}'
+    )
 
     keys = d.get(d.mms() + f"/services/{service_id}/keys").json()
     assert set(keys) == {"primaryKey", "secondaryKey"} and re.fullmatch(r"[0-9a-f]{32}", keys["primaryKey"])
-    regen = d.request("POST", d.mms() + f"/services/{service_id}/regenerateKeys", {"keyType": "Secondary"}).json()
+    regen = d.request(
+        "POST", d.mms() + f"/services/{service_id}/regenerateKeys", {"keyType": "Secondary"}
+    ).json()
     assert regen["primaryKey"] == keys["primaryKey"] and regen["secondaryKey"] != keys["secondaryKey"]
-    assert _journal(d)[-1] == {"call": "set_keys", "service": service_id, "keys": [regen["primaryKey"], regen["secondaryKey"]]}
-    assert d.request("POST", d.mms() + f"/services/{service_id}/regenerateKeys", {"keyType": "Tertiary"}).status == 400
+    assert _journal(d)[-1] == {
+        "call": "set_keys",
+        "service": service_id,
+        "keys": [regen["primaryKey"], regen["secondaryKey"]],
+    }
+    assert (
+        d.request("POST", d.mms() + f"/services/{service_id}/regenerateKeys", {"keyType": "Tertiary"}).status
+        == 400
+    )
 
     listed = d.get(d.mms() + "/services?serviceName=irisapp").json()["value"]
     assert [s["id"] for s in listed] == [service_id]
@@ -94,8 +119,11 @@ def test_update_keeps_old_image_on_failure(svc_daemon):
     assert "RuntimeError: boom" in err["details"][1]["message"]
     svc = d.get(d.mms() + f"/services/{sid}").json()
     assert svc["state"] == "Succeeded" and svc["image"]["id"] == good["id"] and svc["numReplicas"] == 1
-    ok = d.wait_op(d.request("PUT", d.mms() + f"/services/{sid}", {"imageId": good2["id"], "numReplicas": 2})
-                   .header("Operation-Location"))
+    ok = d.wait_op(
+        d.request("PUT", d.mms() + f"/services/{sid}", {"imageId": good2["id"], "numReplicas": 2}).header(
+            "Operation-Location"
+        )
+    )
     assert ok["state"] == "Succeeded"
     svc = d.get(d.mms() + f"/services/{sid}").json()
     assert svc["image"]["id"] == good2["id"] and svc["numReplicas"] == 2 and svc["id"] == sid
@@ -103,7 +131,9 @@ def test_update_keeps_old_image_on_failure(svc_daemon):
 
     lines = d.get(d.mms() + f"/services/{sid}/logs?maxLines=2").json()["lines"]
     assert len(lines) == 2 and lines[-1].endswith(f"swapped to image={good2['id']}")
-    assert all("boom" in line for line in d.get(d.mms() + f"/services/{sid}/logs?requestId=boom").json()["lines"])
+    assert all(
+        "boom" in line for line in d.get(d.mms() + f"/services/{sid}/logs?requestId=boom").json()["lines"]
+    )
 
 
 def test_create_failure_and_local_mode(svc_daemon):
@@ -132,7 +162,9 @@ def test_restore_after_kill9_and_env_delete(svc_daemon):
     port = d.get(d.mms() + f"/services/{sid}").json()["port"]
     d.kill9()
     d.start()
-    svc = d.wait_for(lambda: d.get(d.mms() + f"/services/{sid}").json(), lambda s: s["liveImageId"] is not None)
+    svc = d.wait_for(
+        lambda: d.get(d.mms() + f"/services/{sid}").json(), lambda s: s["liveImageId"] is not None
+    )
     assert svc["port"] == port and svc["state"] == "Succeeded"
     restarts = [c for c in _journal(d) if c["call"] == "start" and c["service"] == sid]
     assert len(restarts) == 2 and restarts[-1]["port"] == port

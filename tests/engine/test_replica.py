@@ -166,6 +166,14 @@ def test_413_content_length_and_chunked(echo):
     assert score(echo, "still up")[0] == 200
 
 
+def test_large_body_within_limit(echo):
+    body = "y" * (3 * 1024 * 1024)
+    t0 = time.monotonic()
+    status, _, out = score(echo, body)
+    assert status == 200 and json.loads(out) == body
+    assert time.monotonic() - t0 < 2
+
+
 def test_keep_alive_pipelining_and_chunked(echo):
     one = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"
     two = b"POST /score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\ntw\r\n1\r\no\r\n0\r\n\r\n"

@@ -220,3 +220,58 @@ def test_shutdown_stops_every_service(tmp_path):
     pids = [r.pid for sid in ("svc1", "svc2") for r in s.status(sid).replicas]
     s.shutdown()
     assert not any(alive(p) for p in pids)
+
+
+def test_replicas_exit_when_the_daemon_dies(tmp_path):
+    """kill -9 of the supervisor's process: replicas see EOF on stdin, drain and exit (no orphans)."""
+    import signal
+    import subprocess
+    import sys
+
+    bundle = make_bundle(tmp_path, TRIVIAL, name="img1")
+    script = f"""
+import sys, json
+from pathlib import Path
+from mlops_engine.supervisor import Supervisor, ServiceSpec
+sup = Supervisor(sys.executable, ready_timeout=20)
+r = sup.start(ServiceSpec("d", "d", "local", 0, "img1", Path({str(bundle)!r}), 2, log_dir=Path({str(tmp_path / "dl")!r})))
+print(json.dumps({{"ok": r.ok, "port": r.port, "pids": [x.pid for x in sup.status("d").replicas]}}), flush=True)
+sys.stdin.read()
+"""
+    daemon = subprocess.Popen([PYTHON, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              cwd=str(Path(__file__).resolve().parents[2]))
+    try:
+        info = json.loads(daemon.stdout.readline())
+        assert info["ok"]
+        assert request(info["port"], "GET", "/")[0] == 200
+        daemon.send_signal(signal.SIGKILL)
+        daemon.wait(timeout=5)
+        deadline = time.monotonic() + 10  # EOF drain timeout is 5 s
+        while any(alive(p) for p in info["pids"]):
+            assert time.monotonic() < deadline, "replicas outlived the daemon"
+            time.sleep(0.1)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+        daemon.wait()
+        daemon.stdin.close()
+        daemon.stdout.close()
+
+
+def test_restart_backoff_grows_for_a_crash_loop(sup, tmp_path):
+    bundle = make_bundle(tmp_path, TRIVIAL, name="img1")
+    assert sup.start(spec(tmp_path, bundle, replicas=1)).ok
+    delays = []
+    for expected_restarts in (1, 2):
+        victim = sup.status("svc1").replicas[0].pid
+        os.kill(victim, 9)
+        t0 = time.monotonic()
+        while True:
+            reps = sup.status("svc1").replicas
+            if reps and reps[0].pid != victim and reps[0].state == "serving":
+                break
+            assert time.monotonic() - t0 < 3, reps
+            time.sleep(0.01)
+        delays.append(time.monotonic() - t0)
+        assert reps[0].restarts == expected_restarts
+    assert delays[1] >= 0.25 and delays[0] < 2.0  # first restart at once, the next one after 0.25 s

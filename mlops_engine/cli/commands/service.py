@@ -155,6 +155,15 @@ def create(ctx: Context, service_name: str, autoscale_enabled: str | None, autos
     _finish(ctx, service_id, verb)
 
 
+# Engine-only fields of a service (replicas, port, swagger URL) are not part of the MMS object the legacy
+# CLI printed with -v; `python -m mlops_engine daemon status` shows the replicas.
+_ENGINE_FIELDS = ("LiveImageId", "Port", "Replicas", "SwaggerUri")
+
+
+def _mms_fields(s: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in s.items() if k not in _ENGINE_FIELDS}
+
+
 def _summary(s: dict[str, Any]) -> dict[str, Any]:
     image = s.get("Image") or {}
     manifest = image.get("Manifest") or {}
@@ -194,7 +203,7 @@ def list_(ctx: Context, verb: bool) -> Any:
     services = _list(ctx, mode)
     if mode == "local":
         return [_local_row(s) for s in services]
-    raw = pascalize(services)
+    raw = [_mms_fields(s) for s in pascalize(services)]
     if verb:
         return raw
     return [{k: v for k, v in _summary(s).items() if k in ("Name", "Id", "UpdatedAt", "Service_Type", "State")} for s in raw], _table
@@ -208,12 +217,12 @@ def show(ctx: Context, service_id: str | None, service_name: str | None, verb: b
         found = [s for s in _list(ctx, mode) if s["name"] == (service_name or service_id)]
         return [_local_row(s) for s in found] if service_name else (_local_row(found[0]) if found else None)
     if service_name:
-        raw = pascalize(_list(ctx, mode, service_name))
+        raw = [_mms_fields(s) for s in pascalize(_list(ctx, mode, service_name))]
         return raw if verb else ([_summary(s) for s in raw], _show_table)
     service = _get_service(ctx, str(service_id), missing_ok=True)
     if service is None:
         return None
-    raw = pascalize(service)
+    raw = _mms_fields(pascalize(service))
     return raw if verb else (_summary(raw), _show_table)
 
 

@@ -1,0 +1,1 @@
+"""One module per subcommand; each exposes one typed function taking plain values (convention 2)."""

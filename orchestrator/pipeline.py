@@ -1,0 +1,121 @@
+"""Running a recipe's steps in order, with the journal, dry-run plans and automatic rollback."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from orchestrator import paths
+from orchestrator.azcli import Az
+from orchestrator.context import Context, JournalingRunner
+from orchestrator.errors import MlopsError, RollbackError
+from orchestrator.journal import Journal
+from orchestrator.recipes import Recipe
+from orchestrator.result import FAILED, OK, Outcome, StepResult
+from orchestrator.session import Session
+from orchestrator.steps import REGISTRY
+
+
+def plan(command: str, recipe: Recipe, session: Session, options: Mapping[str, Any]) -> Outcome:
+    """`--dry-run`: every command in order, ids not known yet shown as <PLACEHOLDERS>; nothing runs."""
+    out = session.out
+    out.info(f"plan for recipe {recipe.name} ({recipe.path}); nothing is executed:")
+    entries: list[dict[str, Any]] = []
+    for step in recipe.steps:
+        for call in REGISTRY[step.kind].plan(recipe, options):
+            argv = (*session.az_prefix, *call.argv) if call.az else call.argv
+            entries.append({"step": step.kind, "argv": list(argv), "note": call.note})
+            line = f"  [{step.kind}] {shlex.join(argv)}"
+            out.info(line + (f"    # {call.note}" if call.note else ""))
+    return Outcome(command, {"recipe": recipe.name, "dryRun": True, "plan": entries}, tuple(out.messages))
+
+
+def _json_safe(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()}
+
+
+def execute(
+    command: str, recipe: Recipe, session: Session, options: Mapping[str, Any] | None = None
+) -> Outcome:
+    """Run every step; on a failure after the service step, roll back when the recipe says so."""
+    options = dict(options or {})
+    if session.dry_run:
+        return plan(command, recipe, session, options)
+    journal = Journal(paths.journal_db())
+    run_id = journal.start_run(command, recipe.name, {"params": recipe.params_dict(), "options": options})
+    runner = JournalingRunner(session.runner, journal, run_id)
+    az = Az(runner, session.az_prefix, sleep=session.sleep, clock=session.clock, jitter=session.jitter)
+    ctx = Context(
+        recipe=recipe, az=az, runner=runner, journal=journal, out=session.out, run_id=run_id,
+        python=session.python, sleep=session.sleep, clock=session.clock, options=options,
+    )  # fmt: skip
+    results: list[StepResult] = []
+    status = "interrupted"
+    try:
+        for step in recipe.steps:
+            runner.step_id = journal.start_step(run_id, step.kind)
+            try:
+                result = REGISTRY[step.kind].run(ctx)
+            except MlopsError as exc:
+                journal.finish_step(runner.step_id, "failed", str(exc))
+                raise
+            journal.finish_step(runner.step_id, result.status, result.summary)
+            results.append(result)
+        status = "succeeded"
+    except MlopsError as exc:
+        status = "failed"
+        errors = [str(exc)]
+        if recipe.on_failure == "rollback" and ctx.produced.get("previous_image_id"):
+            errors = [_auto_rollback(ctx, exc)]
+        return Outcome(
+            command, _data(recipe, run_id, results, ctx), tuple(session.out.messages), tuple(errors), FAILED
+        )
+    finally:
+        journal.finish_run(run_id, status)
+        journal.close()
+    _summary(ctx)
+    return Outcome(command, _data(recipe, run_id, results, ctx), tuple(session.out.messages), (), OK)
+
+
+def _data(recipe: Recipe, run_id: int, results: list[StepResult], ctx: Context) -> dict[str, Any]:
+    return {
+        "recipe": recipe.name,
+        "run": run_id,
+        "steps": [r.as_dict() for r in results],
+        "produced": _json_safe(ctx.produced),
+    }
+
+
+def _summary(ctx: Context) -> None:
+    service_id = ctx.produced.get("service_id")
+    if not service_id:
+        return
+    name = ctx.recipe.params.service.name
+    ctx.out.info(f"service {name} is live: {service_id}")
+    ctx.out.detail(f"  try: az ml service usage realtime -i {service_id}")
+    ctx.out.detail(f"       az ml service keys realtime -i {service_id}")
+    ctx.out.detail(f"       python mlops.py history --service {name}")
+
+
+def _auto_rollback(ctx: Context, failure: MlopsError) -> str:
+    """Redeploy the image the service had before this run, smoke-test it, and explain what happened."""
+    previous = ctx.produced["previous_image_id"]
+    name = ctx.recipe.params.service.name
+    ctx.out.info(f"rolling back: service {name} to its previous image {previous} ({failure})")
+    ctx.options = {"to": previous}
+    ctx.produced.pop("deployment_id", None)
+    try:
+        REGISTRY["rollback"].run(ctx)
+        if ctx.recipe.params.smoke is not None:
+            REGISTRY["smoke"].run(ctx)
+    except MlopsError as exc:
+        raise RollbackError(
+            f"{failure}\nautomatic rollback of {name} to image {previous} FAILED: {exc}\n"
+            f"The service may be running a broken image: try `python mlops.py rollback --service {name} --to {previous}`."
+        ) from exc
+    return (
+        f"{failure}\nThe service was rolled back automatically to its previous image {previous}, "
+        "which passed the smoke test."
+    )

@@ -1,0 +1,163 @@
+"""Test isolation and the replay harness for orchestrator tests (conventions 15 and 16).
+
+Autouse: MLOPS_HOME points into tmp_path, the default state directory (~/.mlops) raises, and the real
+`ShRunner` raises unless a test asks for the `allow_real_runner` fixture.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from orchestrator import cassettes, paths
+from orchestrator import runner as runner_module
+from orchestrator.cli import main
+from orchestrator.output import Output
+from orchestrator.session import Session
+from orchestrator.steps import artifacts
+
+TESTS = Path(__file__).resolve().parents[1]
+CASSETTES = TESTS / "cassettes"
+AZ_DATA = TESTS / "data" / "az"
+
+
+class RealRunnerUsed(AssertionError):
+    """A test tried to run a real external command without opting in (use `allow_real_runner`)."""
+
+
+class DefaultStateDirUsed(AssertionError):
+    """Code reached ~/.mlops instead of $MLOPS_HOME."""
+
+
+@pytest.fixture(autouse=True)
+def _isolate(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("MLOPS_HOME", str(tmp_path / "mlops-home"))
+    for name in ("MLOPS_AZ", "MLOPS_RECORD"):
+        monkeypatch.delenv(name, raising=False)
+
+    def no_default_home() -> Path:
+        raise DefaultStateDirUsed("the default state directory ~/.mlops was used in a test")
+
+    monkeypatch.setattr(paths, "_default_home", no_default_home)
+    if "allow_real_runner" not in request.fixturenames:
+
+        def no_real_runner(self: object, argv: Sequence[str], **kwargs: object) -> None:
+            raise RealRunnerUsed(f"real ShRunner used in a test: {list(argv)}")
+
+        monkeypatch.setattr(runner_module.ShRunner, "run", no_real_runner)
+
+
+@pytest.fixture
+def allow_real_runner() -> None:
+    """Opt in to running real commands with ShRunner."""
+
+
+def fake_model_bytes(kind: str) -> bytes:
+    # the cassettes' `-t sha256:...` tags are computed from exactly these bytes
+    return f"fake {kind} model\n".encode()
+
+
+def fake_artifacts(argv: tuple[str, ...], cwd: Path | None) -> None:
+    """What `churn_model.train` / `churn_model.schema` would write, so replays have real files."""
+    home = str(paths.home())
+    if "churn_model.train" in argv:
+        out = Path(argv[argv.index("--outputs") + 1].replace("<MLOPS_HOME>", home))
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "model.pkl").write_bytes(fake_model_bytes(argv[argv.index("--model") + 1]))
+    elif "churn_model.schema" in argv:
+        target = Path(argv[argv.index("--output") + 1].replace("<MLOPS_HOME>", home))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text('{"input": {}}\n')
+
+
+@dataclass
+class CliRun:
+    exit_code: int
+    stdout: str
+    stderr: str
+    sleeps: list[float]
+    replay: cassettes.ReplayRunner | None
+
+
+@dataclass
+class Harness:
+    """Runs `main()` in-process against a cassette with fake time; asserts every interaction played."""
+
+    tmp_path: Path
+    sleeps: list[float] = field(default_factory=list)
+    now: float = 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now
+
+    def run(
+        self,
+        argv: Sequence[str],
+        cassette: str | None = None,
+        *,
+        interactions: Sequence[cassettes.Interaction] | None = None,
+        on_play: Callable[[tuple[str, ...], Path | None], None] | None = None,
+        check_all_played: bool = True,
+    ) -> CliRun:
+        self.sleeps = []
+        replay = None
+        if cassette is not None or interactions is not None:
+            loaded = (
+                interactions if interactions is not None else cassettes.load(CASSETTES / f"{cassette}.yaml")
+            )
+
+            def play(canon: tuple[str, ...], cwd: Path | None) -> None:
+                fake_artifacts(canon, cwd)
+                if on_play:
+                    on_play(canon, cwd)
+
+            replay = cassettes.ReplayRunner(
+                loaded, az_prefix=("az",), python=sys.executable, on_play=play, name=cassette or "inline"
+            )
+        out, err = io.StringIO(), io.StringIO()
+        session = Session(
+            az_prefix=("az",),
+            out=Output("text", out, err),
+            sleep=self.sleep,
+            clock=self.clock,
+            jitter=False,
+            runner_factory=(lambda: replay) if replay else runner_module.ShRunner,  # type: ignore[return-value]
+        )
+        code = main(list(argv), session=session)
+        if replay is not None:
+            if replay.error is not None:
+                raise replay.error
+            if check_all_played and code != 130:
+                replay.assert_all_played()
+        return CliRun(code, out.getvalue(), err.getvalue(), list(self.sleeps), replay)
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
+    score = tmp_path / "src" / "score.py"
+    score.parent.mkdir()
+    score.write_text("def init():\n    pass\n\n\ndef run(input_df):\n    return '0'\n")
+    real = artifacts._scoring_source
+
+    def scoring_source(relative: str) -> Path:
+        found = real(relative)
+        return found if found.is_file() else score  # churn_model/score.py may not exist yet
+
+    monkeypatch.setattr(artifacts, "_scoring_source", scoring_source)
+    return Harness(tmp_path)
+
+
+def az_sample(command: str, case: str) -> str:
+    """A single-output sample from tests/data/az/<command>/<case>.*"""
+    matches = [AZ_DATA / command / case] if "." in case else sorted((AZ_DATA / command).glob(f"{case}.*"))
+    assert matches, f"no sample {command}/{case}"
+    return matches[0].read_text(encoding="utf-8")
