@@ -43,6 +43,7 @@ def _read_info(paths: Paths) -> tuple[int, str] | None:
     try:
         info = json.loads(paths.daemon_info.read_text())
         token = paths.token_file.read_text().strip()
+        os.kill(int(info["pid"]), 0)  # cheap liveness check; a stale file means "start it"
         return int(info["port"]), token
     except (OSError, ValueError, KeyError):
         return None
@@ -77,7 +78,7 @@ class Client:
         if self._port is not None:
             return
         found = _read_info(self.paths)
-        if found and self._alive(*found):
+        if found:  # trusted; a refused connection in request() restarts the daemon
             self._port, self._token = found
             return
         self._start()
@@ -130,6 +131,11 @@ class Client:
                 self._conn.request(method, path, body=data, headers=headers)
                 resp = self._conn.getresponse()
                 return Response(resp.status, dict(resp.getheaders()), resp.read())
+            except ConnectionRefusedError:  # never reached the daemon: safe to start it and retry
+                self._conn, self._port = None, None
+                if attempt == 2:
+                    raise CliError(self._died_message(ConnectionRefusedError())) from None
+                self._start()
             except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine) as exc:
                 self._conn = None
                 if attempt == 2 or method != "GET":

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..paths import Paths
-from . import accounts, artifacts, environments, images, manifests, models, operations, services
+from . import accounts, artifacts, deployments, environments, images, manifests, models, operations, services
 from .common import Response
 from .engine import Engine
 from .server import EngineHTTPServer, Request, Router, route
@@ -143,7 +143,7 @@ class Daemon:
         log.info(
             "daemon %s listening on 127.0.0.1:%d (pid %d)", self.engine.version, self.engine.port, os.getpid()
         )
-        threading.Thread(target=services.restore, args=(self.engine,), name="restore", daemon=True).start()
+        threading.Thread(target=deployments.restore, args=(self.engine,), name="restore", daemon=True).start()
         try:
             self.server.serve_forever(poll_interval=0.2)
         finally:

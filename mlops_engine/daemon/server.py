@@ -85,11 +85,12 @@ class Router:
 
     def dispatch(self, request: Request) -> Response:
         allowed = False
+        method = "GET" if request.method == "HEAD" else request.method  # HEAD = GET without the body
         for r in self.routes:
             match = r.pattern.fullmatch(request.path)
             if match is None:
                 continue
-            if r.method != request.method:
+            if r.method != method:
                 allowed = True
                 continue
             request.params = {k: v for k, v in match.groupdict().items() if v is not None}

@@ -34,6 +34,7 @@ _STATUS_LINES: Final = {
 }
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _CLOSE: Final = b"Connection: close\r\n"
+_KEEP_ALIVE: Final = b"Connection: keep-alive\r\n"  # HTTP/1.0 clients (ab -k) need it spelled out
 _SAFE_ID: Final = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 _ID_PREFIX: Final = os.urandom(10).hex()
 _ID_PREFIX_B: Final = ("%s-%s-%s-%s-" % (_ID_PREFIX[:8], _ID_PREFIX[8:12], _ID_PREFIX[12:16], _ID_PREFIX[16:20])).encode()
@@ -164,7 +165,13 @@ class HttpProtocol(asyncio.Protocol):
             log.exception("request handling failed")
             result = Result(500, error_body(500, f"{type(exc).__name__}: {exc}"))
         keep = self.parser.should_keep_alive() and not self.server.draining
-        self._respond(result, keep, method, path)
+        if not keep:
+            conn_header = _CLOSE
+        elif self.parser.get_http_version() == "1.0":
+            conn_header = _KEEP_ALIVE
+        else:
+            conn_header = b""
+        self._respond(result, conn_header, method, path)
         self.in_message = False
         if not keep:
             self.close()
@@ -176,12 +183,12 @@ class HttpProtocol(asyncio.Protocol):
             return rid
         return b"%s%012x" % (_ID_PREFIX_B, self.server.next_id())
 
-    def _respond(self, result: Result, keep: bool, method: bytes, path: bytes) -> None:
+    def _respond(self, result: Result, conn_header: bytes, method: bytes, path: bytes) -> None:
         rid = self._request_id()
         body = result.body
         self.transport.write(  # type: ignore[union-attr]
             b"%sContent-Length: %d\r\nx-ms-request-id: %s\r\n%s%s\r\n%s"
-            % (_STATUS_LINES[result.status], len(body), rid, result.headers, b"" if keep else _CLOSE, body)
+            % (_STATUS_LINES[result.status], len(body), rid, result.headers, conn_header, body)
         )
         now = time.perf_counter()
         self.server.access_log.add(
@@ -206,6 +213,6 @@ class HttpProtocol(asyncio.Protocol):
             method = b"-"
         url = self.url
         q = url.find(b"?")
-        self._respond(Result(status, error_body(status, message)), False, method, url if q < 0 else url[:q])
+        self._respond(Result(status, error_body(status, message)), _CLOSE, method, url if q < 0 else url[:q])
         self.in_message = False
         self.close()

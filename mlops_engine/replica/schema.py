@@ -26,6 +26,11 @@ _ALLOWED: Final[dict[str, tuple[type, ...]]] = {
     "string": (str,),
     "boolean": (bool,),
 }
+_INT_BOUNDS: Final = {
+    f"{u}int{bits}": ((0, 2**bits - 1) if u else (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1))
+    for u in ("", "u")
+    for bits in (8, 16, 32, 64)
+}
 NOT_OBJECT: Final = "Input request does not respect the schema defined by the service's swagger specification."
 
 
@@ -44,8 +49,8 @@ class InputSpec:
     name: str
     kind: int
     swagger: dict[str, Any]
-    # PANDAS: ((column, allowed types or None for "anything"), ...) in schema order
-    columns: tuple[tuple[str, tuple[type, ...] | None], ...] = ()
+    # PANDAS: ((column, allowed types or None for "anything", integer bounds or None), ...) in schema order
+    columns: tuple[tuple[str, tuple[type, ...] | None, tuple[int, int] | None], ...] = ()
     column_formats: dict[str, str] = field(default_factory=dict)
 
 
@@ -87,7 +92,10 @@ def _spec(name: str, d: Any) -> InputSpec:
     if kind != PANDAS:
         return InputSpec(name, kind, swagger)
     props = (swagger.get("items") or {}).get("properties") or {}
-    columns = tuple((col, _ALLOWED.get(p.get("type", ""))) for col, p in props.items())
+    columns = tuple(
+        (col, _ALLOWED.get(p.get("type", "")), _INT_BOUNDS.get(p.get("format", "")) if p.get("type") == "integer" else None)
+        for col, p in props.items()
+    )
     formats = {col: p["format"] for col, p in props.items() if p.get("format") in ("date-time", "timedelta")}
     return InputSpec(name, kind, swagger, columns, formats)
 
@@ -154,7 +162,7 @@ class InputConverter:
             if type(row) is not dict:
                 raise InputError(f"Invalid input format: item {i} of {spec.name!r} is not an object.")
             clean = {}
-            for col, allowed in columns:
+            for col, allowed, bounds in columns:
                 try:
                     v = row[col]
                 except KeyError:
@@ -164,12 +172,17 @@ class InputConverter:
                         f"Input {spec.name!r}: column {col!r} in row {i} must be of type "
                         f"{_type_name(allowed)}, got {_json_type(v)}"
                     )
+                if bounds is not None and not bounds[0] <= v <= bounds[1]:
+                    raise InputError(
+                        f"Input {spec.name!r}: column {col!r} in row {i} is out of the range of its format "
+                        f"[{bounds[0]}, {bounds[1]}]"
+                    )
                 clean[col] = v
             append(clean)
         if self._records:
             return records
         pd = self._pd
-        df = pd.DataFrame(records, columns=[c for c, _ in columns])
+        df = pd.DataFrame(records, columns=[c[0] for c in columns])
         for col, fmt in spec.column_formats.items():
             try:
                 df[col] = pd.to_datetime(df[col]) if fmt == "date-time" else pd.to_timedelta(df[col])

@@ -158,3 +158,14 @@ def test_crash_recovery_cleans_staging_and_fails_interrupted_work(tmp_path):
         assert failed["state"] == "Failed" and failed["error"]["details"][0]["code"] == "DaemonRestarted"
     finally:
         d.stop()
+
+
+def test_head_resource_group(daemon):
+    conn = http.client.HTTPConnection("127.0.0.1", daemon.port)
+    headers = {"Authorization": f"Bearer {daemon.token}"}
+    conn.request("HEAD", f"/subscriptions/{daemon.sub}/resourceGroups/rg1", headers=headers)
+    resp = conn.getresponse()
+    assert resp.status == 200 and resp.read() == b""
+    conn.request("HEAD", f"/subscriptions/{daemon.sub}/resourceGroups/nope", headers=headers)
+    resp = conn.getresponse()
+    assert resp.status == 404 and resp.read() == b""

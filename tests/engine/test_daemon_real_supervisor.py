@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import time
 from urllib.parse import urlsplit
 
@@ -100,4 +101,24 @@ def test_real_supervisor_end_to_end(real_daemon):
     assert b"v2" in body
     logs = d.get(d.mms() + f"/services/{sid}/logs?maxLines=50").json()["lines"]
     assert logs, "replica logs are served"
-    assert d.request("DELETE", d.mms() + f"/services/{sid}").status == 200
+    pids = [r["pid"] for r in d.get(d.mms() + f"/services/{sid}").json()["replicas"]]
+    assert pids
+    d.stop()  # POST /shutdown stops every replica first
+    assert d.proc.returncode == 0
+    for pid in pids:
+        deadline = time.monotonic() + 10
+        while _alive(pid):
+            assert time.monotonic() < deadline, f"replica {pid} outlived the daemon"
+            time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie (not yet reaped by anyone) is dead
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False

@@ -186,6 +186,9 @@ def test_keep_alive_pipelining_and_chunked(echo):
 def test_http10_closes_and_malformed_is_400(echo):
     out = raw_exchange(echo.port, b"GET / HTTP/1.0\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 200 ") and b"Connection: close" in out
+    ka = b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+    out = raw_exchange(echo.port, ka + ka, expect_responses=2)
+    assert out.count(b"Connection: keep-alive") == 2
     out = raw_exchange(echo.port, b"GARBAGE\r\n\r\n")
     assert out.startswith(b"HTTP/1.1 400 ")
 
@@ -212,6 +215,9 @@ def test_access_log(echo):
         ('{"input_df": [{"age": 1.5, "charges": 2.0, "plan": "x", "active": true}]}',
          "column 'age' in row 0 must be of type integer, got number"),
         ('{"input_df": [{"age": 1, "charges": "2", "plan": "x", "active": true}]}', "column 'charges' in row 0"),
+        ('{"input_df": [{"age": 9223372036854775808, "charges": 2, "plan": "x", "active": true}]}',
+         "column 'age' in row 0 is out of the range of its format"),
+        ('{"input_df": [{"age": true, "charges": 2, "plan": "x", "active": true}]}', "got boolean"),
     ],
 )
 def test_schema_400s(records, body, message):

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from orchestrator_testkit import CASSETTES, DefaultStateDirUsed, RealRunnerUsed
 
 from orchestrator import cassettes, paths
 from orchestrator import runner as runner_module
@@ -20,18 +21,6 @@ from orchestrator.cli import main
 from orchestrator.output import Output
 from orchestrator.session import Session
 from orchestrator.steps import artifacts
-
-TESTS = Path(__file__).resolve().parents[1]
-CASSETTES = TESTS / "cassettes"
-AZ_DATA = TESTS / "data" / "az"
-
-
-class RealRunnerUsed(AssertionError):
-    """A test tried to run a real external command without opting in (use `allow_real_runner`)."""
-
-
-class DefaultStateDirUsed(AssertionError):
-    """Code reached ~/.mlops instead of $MLOPS_HOME."""
 
 
 @pytest.fixture(autouse=True)
@@ -154,10 +143,3 @@ def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
 
     monkeypatch.setattr(artifacts, "_scoring_source", scoring_source)
     return Harness(tmp_path)
-
-
-def az_sample(command: str, case: str) -> str:
-    """A single-output sample from tests/data/az/<command>/<case>.*"""
-    matches = [AZ_DATA / command / case] if "." in case else sorted((AZ_DATA / command).glob(f"{case}.*"))
-    assert matches, f"no sample {command}/{case}"
-    return matches[0].read_text(encoding="utf-8")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import az_sample
+from orchestrator_testkit import az_sample
 
 from orchestrator.azerrors import classify, parse_az_error
 

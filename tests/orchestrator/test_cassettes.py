@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
-from conftest import CASSETTES
+from orchestrator_testkit import CASSETTES
 
-from orchestrator import cassettes, paths
+from orchestrator import cassettes, paths, yamlio
 from orchestrator.errors import CommandFailed
 from orchestrator.runner import CommandResult
 
 
-def test_every_cassette_loads_and_is_versioned():
+def test_every_cassette_loads_and_matches_the_schema():
+    schema = json.loads((paths.PROJECT_ROOT / "schemas" / "cassette.schema.json").read_text())
     files = sorted(CASSETTES.rglob("*.yaml"))
     assert len(files) >= 15
     for path in files:
         assert path.parent.parent == CASSETTES  # tests/cassettes/<mlops-command>/<scenario>.yaml
+        jsonschema.validate(yamlio.load(path), schema)
         assert cassettes.load(path)
 
 

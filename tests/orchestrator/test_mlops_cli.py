@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import DefaultStateDirUsed
+from orchestrator_testkit import DefaultStateDirUsed
 
 from orchestrator import paths
 from orchestrator.cli import az_prefix, main
@@ -95,6 +95,7 @@ def test_entry_script_only_calls_main(tmp_path):
         capture_output=True,
         text=True,
         env=env,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("ok: ") == 3
@@ -103,5 +104,6 @@ def test_entry_script_only_calls_main(tmp_path):
         capture_output=True,
         text=True,
         env=env,
+        check=False,
     )
     assert proc.returncode == 2

@@ -13,7 +13,7 @@ from orchestrator.runner import ShRunner, clean_env
 
 
 def test_guard_blocks_the_real_runner_by_default():
-    from conftest import RealRunnerUsed
+    from orchestrator_testkit import RealRunnerUsed
 
     with pytest.raises(RealRunnerUsed):
         ShRunner().run(["echo", "hi"])

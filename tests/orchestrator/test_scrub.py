@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import az_sample
+from orchestrator_testkit import az_sample
 
 from orchestrator.scrub import scrub_argv, scrub_recording, scrub_secrets
 
