@@ -76,6 +76,10 @@ class Paths:
         return self.home / "services"
 
     @property
+    def environments(self) -> Path:
+        return self.home / "environments"
+
+    @property
     def cli_dir(self) -> Path:
         return self.home / "cli"
 

@@ -42,7 +42,9 @@ LOG_TAIL_LINES: Final = 30
 _SINGLE_THREAD_ENV: Final = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 _PACKAGE_ROOT: Final = str(Path(__file__).resolve().parent.parent)
 # access-log lines of other replicas sharing a log file are left out of a failing replica's tail
-_ACCESS_LINE: Final = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}, INFO, [^,]*, (score|health|swagger|unknown), ")
+_ACCESS_LINE: Final = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}, INFO, [^,]*, (score|health|swagger|unknown), "
+)
 
 
 @dataclass(frozen=True)
@@ -234,7 +236,9 @@ class Supervisor:
                 port=svc.port,
                 live_image_id=svc.live_image_id,
                 replicas=[
-                    ReplicaStatus(r.proc.pid, "exited" if r.proc.poll() is not None else r.state, r.restarts, r.image_id)
+                    ReplicaStatus(
+                        r.proc.pid, "exited" if r.proc.poll() is not None else r.state, r.restarts, r.image_id
+                    )
                     for r in reps
                 ],
             )
@@ -304,7 +308,13 @@ class Supervisor:
                 os.close(status_w)
         replica = _Replica(slot, spec.image_id, proc, status_r, log_path, offset)
         replica.send({"cmd": "config", "keys": list(spec.keys) if spec.keys else None})
-        log.info("service %s: started replica pid %d (slot %d, image %s)", spec.service_id, proc.pid, slot, spec.image_id)
+        log.info(
+            "service %s: started replica pid %d (slot %d, image %s)",
+            spec.service_id,
+            proc.pid,
+            slot,
+            spec.image_id,
+        )
         return replica
 
     def _bring_up(self, replicas: list[_Replica]) -> tuple[_Replica | None, str]:
@@ -335,7 +345,7 @@ class Supervisor:
                         if event.get("event") == "init_failed":
                             return r, f"init() failed: {event.get('error', '')}"
                         if event.get("event") == "ready":
-                            r.health_port = int(event.get("healthPort", 0))
+                            r.health_port = int(str(event.get("healthPort", 0)))
                             r.state = "ready"
                             pending.discard(r)
                             sel.unregister(r.status_fd)
@@ -399,7 +409,9 @@ class Supervisor:
     def _ensure_monitor(self) -> None:
         with self._lock:
             if self._monitor is None or not self._monitor.is_alive():
-                self._monitor = threading.Thread(target=self._monitor_loop, name="replica-monitor", daemon=True)
+                self._monitor = threading.Thread(
+                    target=self._monitor_loop, name="replica-monitor", daemon=True
+                )
                 self._monitor.start()
 
     def _monitor_loop(self) -> None:
@@ -428,7 +440,11 @@ class Supervisor:
                     r.close_control()
                     svc.slots[slot] = None
                     svc.next_attempt[slot] = now + svc.backoff[slot]
-                    svc.backoff[slot] = FIRST_BACKOFF_S if svc.backoff[slot] == 0 else min(svc.backoff[slot] * 2, MAX_BACKOFF_S)
+                    svc.backoff[slot] = (
+                        FIRST_BACKOFF_S
+                        if svc.backoff[slot] == 0
+                        else min(svc.backoff[slot] * 2, MAX_BACKOFF_S)
+                    )
                 elif r is not None and svc.backoff[slot] and now - r.serving_since > STABLE_AFTER_S:
                     svc.backoff[slot] = 0.0
                 if svc.slots[slot] is None and slot not in svc.restarting and now >= svc.next_attempt[slot]:
@@ -442,7 +458,9 @@ class Supervisor:
                     log.warning("replica pid %d did not drain in time: killing it", r.proc.pid)
                     _signal(r.proc, signal.SIGKILL)
         for slot, gen in to_restart:
-            threading.Thread(target=self._restart, args=(svc, slot, gen), name=f"restart-{slot}", daemon=True).start()
+            threading.Thread(
+                target=self._restart, args=(svc, slot, gen), name=f"restart-{slot}", daemon=True
+            ).start()
 
     def _restart(self, svc: _Service, slot: int, generation: int) -> None:
         try:

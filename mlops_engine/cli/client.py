@@ -10,6 +10,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -128,6 +129,9 @@ class Client:
             try:
                 if self._conn is None:
                     self._conn = http.client.HTTPConnection("127.0.0.1", self._port, timeout=REQUEST_TIMEOUT_S)
+                    self._conn.connect()
+                    # headers and body go in separate writes: avoid the 40 ms delayed-ACK stall
+                    self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self._conn.request(method, path, body=data, headers=headers)
                 resp = self._conn.getresponse()
                 return Response(resp.status, dict(resp.getheaders()), resp.read())

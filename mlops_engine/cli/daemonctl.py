@@ -49,6 +49,19 @@ def stop(paths: Paths, timeout: float = 20.0) -> bool:
     return True
 
 
+def _print_services(client: Client) -> None:
+    """Every service of every account, with its replicas (what `az ml service show -v` leaves out)."""
+    sub = client.call("GET", "/info")["subscriptionId"]
+    accounts = client.call("GET", f"/subscriptions/{sub}/providers/Microsoft.MachineLearningModelManagement/accounts")
+    for acct in accounts.get("value", []):
+        rg = acct["id"].split("/")[4]
+        base = f"/api/subscriptions/{sub}/resourceGroups/{rg}/accounts/{acct['name']}"
+        for svc in client.call("GET", base + "/services").get("value", []):
+            print(f"  service {svc['id']} ({svc.get('state')}) {svc.get('scoringUri')} live image {svc.get('liveImageId')}")
+            for rep in svc.get("replicas") or []:
+                print(f"    replica pid {rep.get('pid')} {rep.get('state')} restarts {rep.get('restarts')} image {rep.get('imageId')}")
+
+
 def main(argv: list[str]) -> int:
     paths = Paths.default()
     action = argv[0] if argv else "status"
@@ -62,6 +75,7 @@ def main(argv: list[str]) -> int:
             pid = _pid(paths)
             if _running(pid):
                 print(f"Running (pid {pid}) at http://127.0.0.1:{_read_info(paths)[0]}, home {paths.home}")  # type: ignore[index]
+                _print_services(Client(paths))
             else:
                 print(f"Not running (home {paths.home}).")
                 return 3

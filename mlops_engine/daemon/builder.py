@@ -44,9 +44,9 @@ def build(engine: Engine, image: dict[str, Any], models: list[dict[str, Any]]) -
     blog = BuildLog(staging / "build.log")
     blog.write(f"mlops-engine {__version__}: building image {image['name']}:{image['version']} ({image_id})")
     try:
-        bundle = _assemble(engine, image, models, staging, blog)
+        _assemble(engine, image, models, staging, blog)
         blog.write("Build succeeded.")
-        return _publish(engine, staging, image_id, bundle=bundle)
+        return _publish(engine, staging, image_id)
     except BuildFailed as failed:
         blog.write("ERROR: " + " | ".join(str(failed).splitlines()))
         _publish_failure(engine, staging, image_id)
@@ -61,7 +61,7 @@ def build(engine: Engine, image: dict[str, Any], models: list[dict[str, Any]]) -
 
 def _assemble(
     engine: Engine, image: dict[str, Any], models: list[dict[str, Any]], staging: Path, blog: BuildLog
-) -> bool:
+) -> None:
     manifest = image["manifest"]
     app = staging / "app"
     app.mkdir()
@@ -102,7 +102,6 @@ def _assemble(
     }
     (staging / "image.json").write_text(json.dumps(meta, indent=2))
     (staging / "Dockerfile").write_text(_dockerfile(image, bool(props.get("pipRequirements"))))
-    return True
 
 
 def _resolve(engine: Engine, url: str, what: str) -> Path:
@@ -234,7 +233,7 @@ def _dockerfile(image: dict[str, Any], has_requirements: bool) -> str:
     )
 
 
-def _publish(engine: Engine, staging: Path, image_id: str, bundle: bool) -> Path:
+def _publish(engine: Engine, staging: Path, image_id: str) -> Path:
     final = engine.paths.images / image_id
     _freeze(staging)
     os.replace(staging, final)

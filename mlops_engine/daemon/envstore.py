@@ -32,7 +32,7 @@ def key_from_arm_id(arm_id: str) -> str:
 
 def env_dir(engine: Engine, key: str) -> Path:
     # Not in Paths yet (see report): environments/<rg>/<name>.
-    return engine.paths.home / "environments" / key
+    return engine.paths.environments / key
 
 
 def load(engine: Engine, key: str) -> dict[str, Any] | None:

@@ -23,7 +23,9 @@ class AccessLog:
         self._sec = -1
         self._prefix = ""
 
-    def add(self, now: float, request_id: str, route: str, method: str, path: str, status: int, latency_ms: float) -> None:
+    def add(
+        self, now: float, request_id: str, route: str, method: str, path: str, status: int, latency_ms: float
+    ) -> None:
         sec = int(now)
         if sec != self._sec:
             self._sec = sec

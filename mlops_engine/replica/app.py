@@ -12,7 +12,8 @@ import hmac
 import json
 import logging
 import time
-from typing import Any, Callable, Final
+from collections.abc import Callable
+from typing import Any, Final
 
 from .schema import InputConverter, InputError, Schema, UnsupportedInput
 from .swagger import build_swagger, route_prefix
@@ -25,7 +26,7 @@ JSON_CT: Final = b"application/json"
 class Result:
     """What the protocol writes back: status, body, extra header lines (each ending in CRLF), log route."""
 
-    __slots__ = ("status", "body", "headers", "route")
+    __slots__ = ("body", "headers", "route", "status")
 
     def __init__(self, status: int, body: bytes, headers: bytes = b"", route: str = "unknown") -> None:
         self.status = status
@@ -137,7 +138,11 @@ class App:
             out = _encode(value).encode()
         except (TypeError, ValueError, OverflowError) as exc:
             log.error("run() returned a value that cannot be encoded as JSON: %s", exc)
-            return Result(500, error_body(500, f"run() returned a value that is not JSON serializable: {exc}"), route="score")
+            return Result(
+                500,
+                error_body(500, f"run() returned a value that is not JSON serializable: {exc}"),
+                route="score",
+            )
         return Result(200, out, b"x-ms-run-fn-exec-ms: %.3f\r\n" % exec_ms, "score")
 
 

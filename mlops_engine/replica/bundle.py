@@ -11,10 +11,11 @@ import importlib
 import json
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 from .schema import Schema, load_schema
 
@@ -38,7 +39,7 @@ def load_bundle(bundle_dir: Path) -> LoadedBundle:
     driver = str(image.get("driver") or "score.py")
     # image.json names the schema (null = the user gave none); older bundles without the key fall back
     # to a service_schema.json next to the driver.
-    schema_name = image["schema"] if "schema" in image else "service_schema.json"
+    schema_name = image.get("schema", "service_schema.json")
     schema = None
     if schema_name and (app_dir / schema_name).is_file():
         schema = load_schema(app_dir / schema_name)
@@ -46,11 +47,11 @@ def load_bundle(bundle_dir: Path) -> LoadedBundle:
         raise FileNotFoundError(f"schema file {schema_name} named by image.json is missing from app/")
     os.chdir(app_dir)
     sys.path.insert(0, str(app_dir))
-    module_name = driver[:-3] if driver.endswith(".py") else driver
+    module_name = driver.removesuffix(".py")
     module = importlib.import_module(module_name)
     run = getattr(module, "run", None)
     if not callable(run):
-        raise RuntimeError(f"{driver} does not define a run() function")
+        raise TypeError(f"{driver} does not define a run() function")
     records = getattr(module, "MLOPS_INPUT", None) == RECORDS
     init = getattr(module, "init", None)
     if callable(init):

@@ -42,7 +42,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     logging.basicConfig(
-        stream=sys.stderr, level=logging.INFO, format="%(asctime)s, %(levelname)s, replica, %(name)s, %(message)s"
+        stream=sys.stderr,
+        level=logging.INFO,
+        format="%(asctime)s, %(levelname)s, replica, %(name)s, %(message)s",
     )
     status = StatusWriter(args.status_fd)
     control = ControlReader(0)
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         app = _load_app(args, config.get("keys"))
-    except (Exception, SystemExit) as exc:
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of user code is init_failed
         traceback.print_exc(file=sys.stderr)
         sys.stderr.flush()
         status.send({"event": "init_failed", "error": f"{type(exc).__name__}: {exc}"})

@@ -30,20 +30,32 @@ MAX_BODY_BYTES: Final = int(os.environ.get("MLOPS_MAX_BODY_BYTES", str(10 * 1024
 """Largest accepted request body (Content-Length or chunked total); larger ones get 413. Env MLOPS_MAX_BODY_BYTES."""
 
 _STATUS_LINES: Final = {
-    s.value: b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n" % (s.value, s.phrase.encode()) for s in HTTPStatus
+    s.value: b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n" % (s.value, s.phrase.encode())
+    for s in HTTPStatus
 }
 _CONTINUE: Final = b"HTTP/1.1 100 Continue\r\n\r\n"
 _CLOSE: Final = b"Connection: close\r\n"
 _KEEP_ALIVE: Final = b"Connection: keep-alive\r\n"  # HTTP/1.0 clients (ab -k) need it spelled out
 _SAFE_ID: Final = re.compile(rb"[A-Za-z0-9._:\-]{1,128}")
 _ID_PREFIX: Final = os.urandom(10).hex()
-_ID_PREFIX_B: Final = ("%s-%s-%s-%s-" % (_ID_PREFIX[:8], _ID_PREFIX[8:12], _ID_PREFIX[12:16], _ID_PREFIX[16:20])).encode()
+_ID_PREFIX_B: Final = f"{_ID_PREFIX[:8]}-{_ID_PREFIX[8:12]}-{_ID_PREFIX[12:16]}-{_ID_PREFIX[16:20]}-".encode()
 
 
 class HttpProtocol(asyncio.Protocol):
     __slots__ = (
-        "server", "app", "transport", "parser", "url", "body", "auth", "rid", "size",
-        "started", "in_message", "closing", "expect",
+        "app",
+        "auth",
+        "body",
+        "closing",
+        "expect",
+        "in_message",
+        "parser",
+        "rid",
+        "server",
+        "size",
+        "started",
+        "transport",
+        "url",
     )  # fmt: skip
 
     def __init__(self, server: ReplicaServer) -> None:
@@ -117,16 +129,12 @@ class HttpProtocol(asyncio.Protocol):
         n = name.lower()
         if n == b"authorization":
             self.auth = value
-        elif n == b"x-ms-request-id":
-            self.rid = value
-        elif n == b"x-request-id":
-            if self.rid is None:
-                self.rid = value
+        elif n == b"x-ms-request-id" or (n == b"x-request-id" and self.rid is None):
+            self.rid = value  # x-ms-request-id wins over x-request-id
         elif n == b"expect":
             self.expect = value.lower() == b"100-continue"  # answered once the length is known
-        elif n == b"content-length":
-            if value.isdigit() and int(value) > MAX_BODY_BYTES:
-                self.size = MAX_BODY_BYTES + 1
+        elif n == b"content-length" and value.isdigit() and int(value) > MAX_BODY_BYTES:
+            self.size = MAX_BODY_BYTES + 1
 
     def on_headers_complete(self) -> None:
         if self.size > MAX_BODY_BYTES:

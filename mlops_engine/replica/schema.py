@@ -31,7 +31,9 @@ _INT_BOUNDS: Final = {
     for u in ("", "u")
     for bits in (8, 16, 32, 64)
 }
-NOT_OBJECT: Final = "Input request does not respect the schema defined by the service's swagger specification."
+NOT_OBJECT: Final = (
+    "Input request does not respect the schema defined by the service's swagger specification."
+)
 
 
 class InputError(Exception):
@@ -72,7 +74,7 @@ def load_schema(path: Path) -> Schema:
     """Read a legacy schema file; only the `swagger` and `type` parts are used (never `internal`)."""
     raw = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(raw, dict):
-        raise ValueError(f"{path.name}: expected a JSON object")
+        raise TypeError(f"{path.name}: expected a JSON object")
     return Schema(inputs=_specs(raw.get("input")), outputs=_specs(raw.get("output")))
 
 
@@ -80,20 +82,24 @@ def _specs(section: Any) -> dict[str, InputSpec]:
     if not section:
         return {}
     if not isinstance(section, dict):
-        raise ValueError("schema section must be an object of argument name -> definition")
+        raise TypeError("schema section must be an object of argument name -> definition")
     return {name: _spec(name, d) for name, d in section.items()}
 
 
 def _spec(name: str, d: Any) -> InputSpec:
     if not isinstance(d, dict) or not isinstance(d.get("swagger"), dict):
-        raise ValueError(f"schema entry {name!r} has no swagger definition")
+        raise TypeError(f"schema entry {name!r} has no swagger definition")
     kind = int(d.get("type", STANDARD))
     swagger = d["swagger"]
     if kind != PANDAS:
         return InputSpec(name, kind, swagger)
     props = (swagger.get("items") or {}).get("properties") or {}
     columns = tuple(
-        (col, _ALLOWED.get(p.get("type", "")), _INT_BOUNDS.get(p.get("format", "")) if p.get("type") == "integer" else None)
+        (
+            col,
+            _ALLOWED.get(p.get("type", "")),
+            _INT_BOUNDS.get(p.get("format", "")) if p.get("type") == "integer" else None,
+        )
         for col, p in props.items()
     )
     formats = {col: p["format"] for col, p in props.items() if p.get("format") in ("date-time", "timedelta")}
@@ -201,7 +207,8 @@ class InputConverter:
         if ref is not None and arr.shape[1:] != ref.shape[1:]:
             raise InputError(
                 _deserialize_error(
-                    spec.name, f"expected dimensions after the first to be {list(ref.shape[1:])}, got {list(arr.shape[1:])}"
+                    spec.name,
+                    f"expected dimensions after the first to be {list(ref.shape[1:])}, got {list(arr.shape[1:])}",
                 )
             )
         return arr
@@ -221,7 +228,15 @@ def _deserialize_error(name: str, err: object) -> str:
     return f"Failed to deserialize {name} to type provided by input schema, Error Details: {err}"
 
 
-_PY_TO_JSON: Final = {int: "integer", float: "number", str: "string", bool: "boolean", type(None): "null", list: "array", dict: "object"}
+_PY_TO_JSON: Final = {
+    int: "integer",
+    float: "number",
+    str: "string",
+    bool: "boolean",
+    type(None): "null",
+    list: "array",
+    dict: "object",
+}
 
 
 def _json_type(v: object) -> str:

@@ -24,7 +24,9 @@ log = logging.getLogger(__name__)
 
 
 class ReplicaServer:
-    def __init__(self, loop: asyncio.AbstractEventLoop, app: App, listen_fd: int, access_log: AccessLog) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, app: App, listen_fd: int, access_log: AccessLog
+    ) -> None:
         self.loop = loop
         self.app = app
         self.access_log = access_log

@@ -36,7 +36,6 @@ NOT_REPRODUCED = {
     "13_env_show_v": "the ScoringFrontEnd system service reports the local engine's version, not 2017-11-01",
     "19_env_getcreds": "credentials are the local engine's own (no ACR login server, kubeconfig or storage keys)",
     "49_image_usage": "no container registry to pull from: prints how to build the bundle's Dockerfile instead",
-    "74_env_setup_local_v": "-v dumps the raw HTTP answer, whose body is the local environment's own resource ids",
     "53_service_create_fail": "stderr holds urllib3 warnings of the kubectl log fetch; we print the replica log",
     "53b_service_create_autoscale_bug": "crash bug KeyError('numReplicas') fixed: the service is created",
     "70_service_logs_nokube": "crash bug (TypeError repr) replaced by a clear error about the missing kubeconfig",

@@ -35,7 +35,7 @@ class Stats:
     connections: int = 0  # connections opened (the first one of each thread included)
     closes_by_server: int = 0  # responses carrying Connection: close (drain) -> orderly reconnect
     kinds: Counter[str] = field(default_factory=Counter)
-    bodies: Counter[bytes] = field(default_factory=Counter)  # distinct 2xx bodies (bounded: first 64 bytes)
+    bodies: Counter[bytes] = field(default_factory=Counter)  # distinct 2xx bodies (bounded: 16 kinds, first 256 bytes)
     failures: list[Failure] = field(default_factory=list)
     started: float = 0.0
     ended: float = 0.0
@@ -132,8 +132,8 @@ class LoadGen:
                     if 200 <= resp.status < 300:
                         with self._lock:
                             self.stats.ok += 1
-                            if len(self.stats.bodies) < 16 or data[:64] in self.stats.bodies:
-                                self.stats.bodies[data[:64]] += 1
+                            if len(self.stats.bodies) < 16 or data[:256] in self.stats.bodies:
+                                self.stats.bodies[data[:256]] += 1
                     else:
                         self._fail(index, f"HTTP {resp.status}", data[:200].decode("utf-8", "replace"))
                 except (OSError, http.client.HTTPException) as exc:

@@ -45,9 +45,15 @@ def run(input_df):
 
 MIXED_SCHEMA = {
     "input": {
-        "vec": {"internal": "gANjZmFrZQ==", "type": 1,
-                "swagger": {"type": "array", "items": {"type": "array", "items": {"type": "number", "format": "double"}},
-                            "example": [[1.0, 2.0]]}},
+        "vec": {
+            "internal": "gANjZmFrZQ==",
+            "type": 1,
+            "swagger": {
+                "type": "array",
+                "items": {"type": "array", "items": {"type": "number", "format": "double"}},
+                "example": [[1.0, 2.0]],
+            },
+        },
         "label": {"internal": "gANjZmFrZQ==", "type": 0, "swagger": {"type": "string", "example": "x"}},
     }
 }
@@ -87,7 +93,9 @@ def dataframe(tmp_path_factory):
 def cluster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster")
     score_py = "import json\nMLOPS_INPUT = 'records'\ndef init():\n    pass\ndef run(input_df):\n    return json.dumps('0')\n"
-    r = Replica(make_bundle(tmp, score_py, PANDAS_SCHEMA), tmp, mode="cluster", keys=["pk1", "sk2"], name="churn").start()
+    r = Replica(
+        make_bundle(tmp, score_py, PANDAS_SCHEMA), tmp, mode="cluster", keys=["pk1", "sk2"], name="churn"
+    ).start()
     yield r
     r.close()
 
@@ -101,10 +109,14 @@ def test_health_and_headers(echo):
     status, headers, body = request(echo.port, "GET", "/")
     assert (status, json.loads(body)) == (200, "Healthy")
     assert headers["content-type"] == "application/json"
-    assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", headers["x-ms-request-id"])
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", headers["x-ms-request-id"]
+    )
     _, headers, _ = request(echo.port, "GET", "/", headers={"x-request-id": "abc-123"})
     assert headers["x-ms-request-id"] == "abc-123"
-    _, headers, _ = request(echo.port, "GET", "/", headers={"x-ms-request-id": "ms-1", "x-request-id": "other"})
+    _, headers, _ = request(
+        echo.port, "GET", "/", headers={"x-ms-request-id": "ms-1", "x-request-id": "other"}
+    )
     assert headers["x-ms-request-id"] == "ms-1"
 
 
@@ -134,7 +146,7 @@ def test_numpy_results_are_converted(echo):
 
 
 def test_run_exception_is_500_and_replica_stays_up(echo):
-    status, headers, body = score(echo, "boom")
+    status, _, body = score(echo, "boom")
     assert status == 500
     assert json.loads(body) == {"errorCode": 500, "message": "ValueError: boom"}
     assert score(echo, "after")[0] == 200
@@ -176,7 +188,9 @@ def test_large_body_within_limit(echo):
 
 def test_keep_alive_pipelining_and_chunked(echo):
     one = b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\none"
-    two = b"POST /score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\ntw\r\n1\r\no\r\n0\r\n\r\n"
+    two = (
+        b"POST /score HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\ntw\r\n1\r\no\r\n0\r\n\r\n"
+    )
     out = raw_exchange(echo.port, one + two + b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", expect_responses=3)
     bodies = [part.split(b"\r\n\r\n", 1)[1][:20] for part in out.split(b"HTTP/1.1 ")[1:]]
     assert [b.split(b"HTTP")[0] for b in bodies] == [b'"one"', b'"two"', b'"Healthy"']
@@ -195,7 +209,10 @@ def test_http10_closes_and_malformed_is_400(echo):
 
 def test_access_log(echo):
     request(echo.port, "GET", "/", headers={"x-request-id": "log-me-1"})
-    pattern = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}, INFO, log-me-1, health, GET / 200 \d+\.\d{3} ms$", re.M)
+    pattern = re.compile(
+        r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}, INFO, log-me-1, health, GET / 200 \d+\.\d{3} ms$",
+        re.MULTILINE,
+    )
     deadline = time.monotonic() + 3
     while not pattern.search(echo.out.read_text()):
         assert time.monotonic() < deadline, echo.out.read_text()[-500:]
@@ -207,16 +224,26 @@ def test_access_log(echo):
     ("body", "message"),
     [
         ("{not json", "Input failed JSON deserialization: "),
-        ('"a string"', "Input request does not respect the schema defined by the service's swagger specification."),
+        (
+            '"a string"',
+            "Input request does not respect the schema defined by the service's swagger specification.",
+        ),
         ('{"input_df": [], "extra": 1}', "Argument mismatch: Unexpected argument extra"),
         ("{}", "Argument mismatch: Missing argument(s) input_df"),
         ('{"input_df": {"age": 1}}', "Invalid input format: expected an array of items."),
         ('{"input_df": [{"age": 1, "charges": 2.0, "plan": "x"}]}', "row 0 is missing column 'active'"),
-        ('{"input_df": [{"age": 1.5, "charges": 2.0, "plan": "x", "active": true}]}',
-         "column 'age' in row 0 must be of type integer, got number"),
-        ('{"input_df": [{"age": 1, "charges": "2", "plan": "x", "active": true}]}', "column 'charges' in row 0"),
-        ('{"input_df": [{"age": 9223372036854775808, "charges": 2, "plan": "x", "active": true}]}',
-         "column 'age' in row 0 is out of the range of its format"),
+        (
+            '{"input_df": [{"age": 1.5, "charges": 2.0, "plan": "x", "active": true}]}',
+            "column 'age' in row 0 must be of type integer, got number",
+        ),
+        (
+            '{"input_df": [{"age": 1, "charges": "2", "plan": "x", "active": true}]}',
+            "column 'charges' in row 0",
+        ),
+        (
+            '{"input_df": [{"age": 9223372036854775808, "charges": 2, "plan": "x", "active": true}]}',
+            "column 'age' in row 0 is out of the range of its format",
+        ),
         ('{"input_df": [{"age": true, "charges": 2, "plan": "x", "active": true}]}', "got boolean"),
     ],
 )
@@ -244,8 +271,12 @@ def test_dataframe_path(dataframe):
     result = json.loads(body)
     assert result["dtypes"][2] in ("object", "str")  # pandas 3 infers the string dtype
     result["dtypes"][2] = "object"
-    assert result == {"type": "DataFrame", "columns": ["age", "charges", "plan", "active"], "n": 2,
-                      "dtypes": ["int64", "float64", "object", "bool"]}
+    assert result == {
+        "type": "DataFrame",
+        "columns": ["age", "charges", "plan", "active"],
+        "n": 2,
+        "dtypes": ["int64", "float64", "object", "bool"],
+    }
 
 
 def test_swagger_from_schema_local(dataframe):
@@ -253,7 +284,10 @@ def test_swagger_from_schema_local(dataframe):
     inp = doc["definitions"]["ServiceInput"]
     assert inp["example"] == {"input_df": PANDAS_SCHEMA["input"]["input_df"]["swagger"]["example"]}
     assert "example" not in inp["properties"]["input_df"]
-    assert inp["properties"]["input_df"]["items"]["properties"]["age"] == {"type": "integer", "format": "int64"}
+    assert inp["properties"]["input_df"]["items"]["properties"]["age"] == {
+        "type": "integer",
+        "format": "int64",
+    }
     assert doc["definitions"]["ServiceOutput"] == {"type": "object"}
 
 
@@ -275,7 +309,7 @@ def test_cluster_paths_and_keys(cluster):
     path = "/api/v1/service/churn/score"
     body = json.dumps({"input_df": [ROW]})
     assert request(cluster.port, "POST", "/score", body, {"Authorization": "Bearer pk1"})[0] == 404
-    status, headers, out = request(cluster.port, "POST", path, body)
+    status, _, out = request(cluster.port, "POST", path, body)
     assert status == 401 and json.loads(out)["errorCode"] == 401
     assert "pk1" not in out.decode() and "sk2" not in out.decode()
     assert request(cluster.port, "POST", path, body, {"Authorization": "Bearer wrong"})[0] == 401
@@ -291,7 +325,9 @@ def test_cluster_paths_and_keys(cluster):
 
 
 def test_cluster_key_rotation(tmp_path):
-    r = Replica(make_bundle(tmp_path, TRIVIAL), tmp_path, mode="cluster", keys=["a1", "b2"], name="svc").start()
+    r = Replica(
+        make_bundle(tmp_path, TRIVIAL), tmp_path, mode="cluster", keys=["a1", "b2"], name="svc"
+    ).start()
     try:
         path = "/api/v1/service/svc/score"
         r.send({"cmd": "keys", "keys": ["c3", "b2"]})

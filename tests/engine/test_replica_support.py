@@ -51,8 +51,14 @@ def make_bundle(root: Path, score: str, schema: dict[str, Any] | None = None, na
     (app / "score.py").write_text(score)
     if schema is not None:
         (app / "service_schema.json").write_text(json.dumps(schema))
-    image = {"id": name, "name": name, "version": 1, "driver": "score.py",
-             "schema": "service_schema.json" if schema is not None else None, "runtime": "python"}
+    image = {
+        "id": name,
+        "name": name,
+        "version": 1,
+        "driver": "score.py",
+        "schema": "service_schema.json" if schema is not None else None,
+        "runtime": "python",
+    }
     (bundle / "image.json").write_text(json.dumps(image))
     return bundle
 
@@ -68,8 +74,15 @@ def listen() -> socket.socket:
 class Replica:
     """One replica process on its own listening socket, driven like the supervisor does."""
 
-    def __init__(self, bundle: Path, log_dir: Path, mode: str = "local", keys: list[str] | None = None,
-                 name: str = "svc", sock: socket.socket | None = None) -> None:
+    def __init__(
+        self,
+        bundle: Path,
+        log_dir: Path,
+        mode: str = "local",
+        keys: list[str] | None = None,
+        name: str = "svc",
+        sock: socket.socket | None = None,
+    ) -> None:
         self.sock = sock or listen()
         self.port = self.sock.getsockname()[1]
         self.out = log_dir / f"replica-{os.getpid()}-{time.monotonic_ns()}.out"
@@ -79,9 +92,26 @@ class Replica:
         self.t0 = time.monotonic()
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.proc = subprocess.Popen(
-                [PYTHON, "-m", "mlops_engine.replica", "--bundle", str(bundle), "--listen-fd", str(self.sock.fileno()),
-                 "--status-fd", str(status_w), "--service-name", name, "--mode", mode],
-                stdin=subprocess.PIPE, stdout=out, stderr=err, pass_fds=(self.sock.fileno(), status_w), env=env,
+                [
+                    PYTHON,
+                    "-m",
+                    "mlops_engine.replica",
+                    "--bundle",
+                    str(bundle),
+                    "--listen-fd",
+                    str(self.sock.fileno()),
+                    "--status-fd",
+                    str(status_w),
+                    "--service-name",
+                    name,
+                    "--mode",
+                    mode,
+                ],
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                pass_fds=(self.sock.fileno(), status_w),
+                env=env,
             )
         os.close(status_w)
         self.status = os.fdopen(status_r, "rb")
@@ -119,8 +149,9 @@ class Replica:
         self.sock.close()
 
 
-def request(port: int, method: str, path: str, body: bytes | str | None = None,
-            headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+def request(
+    port: int, method: str, path: str, body: bytes | str | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
         conn.request(method, path, body=body, headers=headers or {})
@@ -152,8 +183,8 @@ def _count_responses(buf: bytes) -> int:
             return n
         head = buf[:head_end].lower()
         i = head.find(b"content-length:")
-        length = int(head[i + 15:].split(b"\r\n", 1)[0]) if i >= 0 else 0
+        length = int(head[i + 15 :].split(b"\r\n", 1)[0]) if i >= 0 else 0
         if len(buf) < head_end + 4 + length:
             return n
-        buf = buf[head_end + 4 + length:]
+        buf = buf[head_end + 4 + length :]
         n += 1

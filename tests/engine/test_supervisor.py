@@ -8,6 +8,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Self
 
 import pytest
 
@@ -16,7 +17,9 @@ from mlops_engine.supervisor import ServiceSpec, Supervisor
 from .test_replica_support import PYTHON, TRIVIAL, make_bundle, request
 
 V2 = TRIVIAL.replace('json.dumps("0")', 'json.dumps("v2")')
-BROKEN = "def init():\n    raise RuntimeError('model file missing: model.pkl')\ndef run(raw):\n    return raw\n"
+BROKEN = (
+    "def init():\n    raise RuntimeError('model file missing: model.pkl')\ndef run(raw):\n    return raw\n"
+)
 
 
 @pytest.fixture
@@ -27,8 +30,17 @@ def sup():
 
 
 def spec(tmp_path: Path, bundle: Path, replicas: int = 2, port: int = 0, **kw) -> ServiceSpec:
-    return ServiceSpec(service_id="svc1", name="svc1", mode=kw.pop("mode", "local"), port=port, image_id=bundle.name,
-                       bundle_dir=bundle, replicas=replicas, log_dir=tmp_path / "logs", **kw)
+    return ServiceSpec(
+        service_id="svc1",
+        name="svc1",
+        mode=kw.pop("mode", "local"),
+        port=port,
+        image_id=bundle.name,
+        bundle_dir=bundle,
+        replicas=replicas,
+        log_dir=tmp_path / "logs",
+        **kw,
+    )
 
 
 def alive(pid: int) -> bool:
@@ -56,7 +68,7 @@ class Load:
         self._lock = threading.Lock()
         self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
 
-    def __enter__(self) -> Load:
+    def __enter__(self) -> Self:
         for t in self._threads:
             t.start()
         return self
@@ -226,20 +238,24 @@ def test_replicas_exit_when_the_daemon_dies(tmp_path):
     """kill -9 of the supervisor's process: replicas see EOF on stdin, drain and exit (no orphans)."""
     import signal
     import subprocess
-    import sys
 
     bundle = make_bundle(tmp_path, TRIVIAL, name="img1")
     script = f"""
 import sys, json
 from pathlib import Path
+from typing import Self
 from mlops_engine.supervisor import Supervisor, ServiceSpec
 sup = Supervisor(sys.executable, ready_timeout=20)
 r = sup.start(ServiceSpec("d", "d", "local", 0, "img1", Path({str(bundle)!r}), 2, log_dir=Path({str(tmp_path / "dl")!r})))
 print(json.dumps({{"ok": r.ok, "port": r.port, "pids": [x.pid for x in sup.status("d").replicas]}}), flush=True)
 sys.stdin.read()
 """
-    daemon = subprocess.Popen([PYTHON, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              cwd=str(Path(__file__).resolve().parents[2]))
+    daemon = subprocess.Popen(
+        [PYTHON, "-c", script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        cwd=str(Path(__file__).resolve().parents[2]),
+    )
     try:
         info = json.loads(daemon.stdout.readline())
         assert info["ok"]
