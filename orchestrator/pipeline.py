@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,7 @@ def execute(
             journal.finish_step(runner.step_id, result.status, result.summary)
             results.append(result)
         status = "succeeded"
+        _summary(ctx)  # while the journal is open: it records the show command
     except MlopsError as exc:
         status = "failed"
         errors = [str(exc)]
@@ -75,7 +78,6 @@ def execute(
     finally:
         journal.finish_run(run_id, status)
         journal.close()
-    _summary(ctx)
     return Outcome(command, _data(recipe, run_id, results, ctx), tuple(session.out.messages), (), OK)
 
 
@@ -88,15 +90,40 @@ def _data(recipe: Recipe, run_id: int, results: list[StepResult], ctx: Context) 
     }
 
 
+def _az_words(prefix: tuple[str, ...]) -> str:
+    """How a user types the az the orchestrator ran: `az` when that is what PATH finds."""
+    if prefix[1:] == ("-m", "mlops_engine"):
+        script = Path(prefix[0]).with_name("az")
+        if shutil.which("az") == str(script):
+            return "az"
+        try:
+            return os.path.relpath(script)
+        except ValueError:
+            return str(script)
+    return " ".join(shlex.quote(p) for p in prefix)
+
+
 def _summary(ctx: Context) -> None:
     service_id = ctx.produced.get("service_id")
     if not service_id:
         return
     name = ctx.recipe.params.service.name
     ctx.out.info(f"service {name} is live: {service_id}")
-    ctx.out.detail(f"  try: az ml service usage realtime -i {service_id}")
-    ctx.out.detail(f"       az ml service keys realtime -i {service_id}")
-    ctx.out.detail(f"       python mlops.py history --service {name}")
+    shown = ctx.az.service_show(service_id, verbose=True)
+    url = shown.scoring_uri if shown else None
+    az = _az_words(ctx.az.prefix)
+    smoke = ctx.recipe.params.smoke
+    data = shlex.quote(smoke.data) if smoke else "'<JSON input>'"
+    if url:
+        ctx.out.info(f"  scoring URL: {url}")
+    ctx.out.info(f"  score with the CLI: {az} ml service run realtime -i {service_id} -d {data}")
+    if url:
+        cluster = "/api/v1/service/" in url
+        if cluster:
+            ctx.out.info(f"  or with curl:       KEY=$({az} ml service keys realtime -i {service_id} | sed -n 's/^PrimaryKey: //p')")
+        auth = ' -H "Authorization: Bearer $KEY"' if cluster else ""
+        ctx.out.info(f'                      curl -X POST -H "Content-Type: application/json"{auth} --data {data} {url}')
+    ctx.out.detail(f"  more: {az} ml service usage realtime -i {service_id}; python mlops.py history --service {name}")
 
 
 def _auto_rollback(ctx: Context, failure: MlopsError) -> str:
