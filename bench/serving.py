@@ -94,7 +94,7 @@ def timewait_count() -> int:
     return n
 
 
-def wait_timewait_drained(limit: int = 1000, max_wait: float = 70.0) -> float:
+def wait_timewait_drained(limit: int = 1000, max_wait: float = 45.0) -> float:
     """Start every server on a quiet TCP stack: wait (bounded) until TIME_WAIT sockets from earlier runs expire.
     Without this, a run that follows azmlinfsrv's connection-per-request load stalls on 1 s SYN retransmits."""
     t0 = time.perf_counter()
@@ -688,6 +688,14 @@ def med(xs):
     return statistics.median(xs) if xs else float("nan")
 
 
+def cleanest(rec: dict, n: int) -> dict | None:
+    """Of a measurement and its repeat (when other processes disturbed the first), the one during which other
+    processes used the least CPU."""
+    cands = [x for x in [rec["wrk"].get(n)] + [d for d in rec.get("discarded", []) if d.get("rows") == n]
+             if x and x.get("ok")]
+    return min(cands, key=lambda x: x.get("foreign_cores", 0.0)) if cands else None
+
+
 def aggregate(records: list[dict], scenarios: list[str], servers: list[str]) -> dict:
     agg: dict = {}
     for s in scenarios:
@@ -708,7 +716,8 @@ def aggregate(records: list[dict], scenarios: list[str], servers: list[str]) -> 
                 a["status"][n] = sorted(set(rs))
             a["rows"] = {}
             for n in ROWS:
-                w = [r["wrk"][n] for r in recs if "wrk" in r and n in r["wrk"] and r["wrk"][n].get("ok")]
+                w = [cleanest(r, n) for r in recs if "wrk" in r and n in r["wrk"]]
+                w = [x for x in w if x and x.get("ok")]
                 if not w:
                     continue
                 a["rows"][n] = {
@@ -719,6 +728,7 @@ def aggregate(records: list[dict], scenarios: list[str], servers: list[str]) -> 
                     "cpu_ms_med": med([x.get("server_cpu_ms_per_req", float("nan")) for x in w]),
                     "foreign_max": max(x.get("foreign_cores", 0.0) for x in w),
                     "retried": sum(1 for r in recs for d in r.get("discarded", []) if d["rows"] == n),
+                    "foreign_med": med([x.get("foreign_cores", 0.0) for x in w]),
                 }
             agg[f"{s}/{k}"] = a
     return agg
@@ -735,7 +745,7 @@ def summary_md(agg: dict, scenarios: list[str], servers: list[str], meta: dict, 
     for s in scenarios:
         L.append(f"### ({SCENARIO_LETTER[s]}) {s}\n")
         L.append("| server | rows | req/s median [min–max] | p50 ms | p99 ms (median / worst) | errors | "
-                 "server CPU ms/req | reps | other processes, max cores (re-measured) |")
+                 "server CPU ms/req | reps | other processes: median / max cores (runs repeated) |")
         L.append("|---|---|---|---|---|---|---|---|---|")
         for k in servers:
             a = agg.get(f"{s}/{k}")
@@ -749,7 +759,7 @@ def summary_md(agg: dict, scenarios: list[str], servers: list[str], meta: dict, 
                     continue
                 L.append(f"| {k} | {n} | **{r['rps_med']:.0f}** [{fmt_range(r['rps'])}] | {r['p50_med']:.2f} | "
                          f"{r['p99_med']:.2f} / {r['p99_max']:.2f} | {r['errors']} of {r['requests']} | "
-                         f"{r['cpu_ms_med']:.3f} | {r['reps']} | {r['foreign_max']:.2f} ({r['retried']}) |")
+                         f"{r['cpu_ms_med']:.3f} | {r['reps']} | {r['foreign_med']:.2f} / {r['foreign_max']:.2f} ({r['retried']}) |")
         if all(f"{s}/{k}" in agg for k in ("ours", "baseline")):
             o, b = agg[f"{s}/ours"], agg[f"{s}/baseline"]
             ratios = []
@@ -818,21 +828,24 @@ def goals(agg: dict, init_times: dict) -> list[tuple[str, str, str]]:
                          f"({'met' if ok else 'not met'})")
         v = "MET" if all(verdicts) else ("MET for 1 row only" if verdicts and verdicts[0] else "NOT MET")
         out.append(("(c) churn service: ≥3,000 req/s with p99 ≤5 ms", v, "; ".join(parts)))
-    # readiness excluding the user's init: ready - (import + init) measured in a fresh interpreter
-    parts, ok, seen = [], True, False
+    # readiness excluding the user's init(): measured directly with (a), whose score.py imports nothing and whose
+    # init() is empty; for (b)/(c) estimated as ready - (import + init() timed alone in a fresh interpreter), which
+    # over-states our part when both replicas import pandas/scikit-learn at once on 2 shared cores.
+    parts, verdict = [], "NOT MEASURED"
     for s in ALL_SCENARIOS:
         a = agg.get(f"{s}/ours")
         it = init_times.get(s, {})
         if not a or not a["ready_s"] or "init_s" not in it:
             continue
-        seen = True
         user = it["import_s"] + it["init_s"]
         worst = max(a["ready_s"]) - user
-        ok &= worst <= 1.0
-        parts.append(f"{s}: ready {fmt_range(a['ready_s'], '{:.2f}')} s − user import+init {user:.2f} s "
-                     f"= ≤{worst:.2f} s")
-    out.append(("replica ready ≤1 s after start (excluding the user's init())",
-                ("MET" if ok else "NOT MET") if seen else "NOT MEASURED", "; ".join(parts)))
+        if s == "trivial":
+            verdict = "MET" if worst <= 1.0 else "NOT MET"
+            parts.append(f"(a), empty init(), direct: spawn → first 200 {fmt_range(a['ready_s'], '{:.2f}')} s")
+        else:
+            parts.append(f"({SCENARIO_LETTER[s]}) estimate: ready {fmt_range(a['ready_s'], '{:.2f}')} s − user "
+                         f"import+init {user:.2f} s = ≤{max(worst, 0.0):.2f} s")
+    out.append(("replica ready ≤1 s after start (excluding the user's init())", verdict, "; ".join(parts)))
     parts, ok, seen = [], True, False
     for s in ALL_SCENARIOS:
         a = agg.get(f"{s}/ours")
@@ -894,15 +907,19 @@ def main() -> int:
     ap.add_argument("--scenarios", default=",".join(ALL_SCENARIOS), help="comma list of trivial,sklearn,churn")
     ap.add_argument("--servers", default="baseline,ours", help="comma list of baseline,ours")
     ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--duration", type=int, default=20, help="seconds per measured wrk run")
+    ap.add_argument("--duration", type=int, default=15, help="seconds per measured wrk run")
     ap.add_argument("--warmup", type=int, default=3, help="seconds of wrk warm-up per payload")
     ap.add_argument("--settle", type=float, default=2.0, help="pause after first healthy response")
     ap.add_argument("--busy-limit", type=float, default=0.25,
                     help="CPU cores used by other processes above which a measurement is repeated")
     ap.add_argument("--busy-retries", type=int, default=1, help="repeats of a measurement disturbed by others")
-    ap.add_argument("--busy-wait", type=float, default=20, help="max seconds to wait for a quiet machine")
+    ap.add_argument("--busy-wait", type=float, default=10, help="max seconds to wait for a quiet machine")
+    ap.add_argument("--summarize", metavar="RUN_DIR",
+                    help="only re-summarise an earlier run from its records.json (no servers started)")
     ap.add_argument("--no-results-md", action="store_true", help="do not rewrite bench/RESULTS.md")
     args = ap.parse_args()
+    if args.summarize:
+        return resummarize(Path(args.summarize), args)
     if args.quick:
         args.reps, args.duration, args.warmup, args.settle = 1, 5, 2, 1.0
     scenarios = [s for s in args.scenarios.split(",") if s]
@@ -966,6 +983,27 @@ def main() -> int:
         log("interrupted: servers stopped; summarising what was measured")
         meta["interrupted"] = True
 
+    return finish(records, scenarios, servers, meta, init_times, rundir, args)
+
+
+def resummarize(rundir: Path, args) -> int:
+    records = json.loads((rundir / "records.json").read_text())
+    for r in records:  # JSON turned the row-count keys into strings
+        for key in ("responses", "wrk"):
+            if key in r:
+                r[key] = {int(k): v for k, v in r[key].items()}
+    meta = json.loads((rundir / "summary.json").read_text())["meta"] if (rundir / "summary.json").exists() else {}
+    if not meta:
+        raise SystemExit(f"{rundir}/summary.json missing")
+    scenarios = [s for s in ALL_SCENARIOS if any(r["scenario"] == s for r in records)]
+    servers = [k for k in ("baseline", "ours") if any(r["server"] == k for r in records)]
+    a = meta["args"]
+    args.duration, args.reps, args.warmup, args.quick = a["duration"], a["reps"], a["warmup"], a["quick"]
+    return finish(records, scenarios, servers, meta, meta.get("user_init_times", {}), rundir, args)
+
+
+def finish(records, scenarios, servers, meta, init_times, rundir: Path, args) -> int:
+    run_id = meta["run_id"]
     # response equality check (ours vs baseline, parsed JSON) on the first rep
     eq = {}
     for s in scenarios:
@@ -984,7 +1022,7 @@ def main() -> int:
                     log(f"responses differ for {s}/{n}: ours {str(got['ours'])[:200]} | "
                         f"baseline {str(got['baseline'])[:200]}")
     meta["responses_equal"] = eq
-    meta["finished"] = dt.datetime.now(dt.UTC).isoformat()
+    meta.setdefault("finished", dt.datetime.now(dt.UTC).isoformat())
     agg = aggregate(records, scenarios, servers)
     (rundir / "summary.json").write_text(json.dumps({"meta": meta, "aggregate": agg}, indent=1, default=str))
     md = summary_md(agg, scenarios, servers, meta, init_times)
@@ -1000,6 +1038,8 @@ def main() -> int:
         write_results_md(full, meta)
         log("bench/RESULTS.md updated")
     return 0
+
+
 
 
 def write_results_md(generated: str, meta: dict) -> None:

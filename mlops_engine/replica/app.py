@@ -51,6 +51,23 @@ def _json_default(obj: Any) -> Any:
 
 
 _encode = json.JSONEncoder(default=_json_default).encode
+_is_json = json.JSONDecoder().decode
+
+
+def _body(value: Any) -> bytes:
+    """run()'s value as the response body.
+
+    A str that is already JSON (the tutorials' `return json.dumps(...)`, the churn lab's `"0"`) is sent as
+    it is; the legacy service encoded it a second time, so curl saw `"\\"0\\""` while the CLI printed `"0"`.
+    Any other value is JSON-encoded.
+    """
+    if isinstance(value, str):
+        try:
+            _is_json(value)
+            return value.encode()
+        except ValueError:
+            pass
+    return _encode(value).encode()
 
 
 class App:
@@ -135,7 +152,7 @@ class App:
                 "score",
             )
         try:
-            out = _encode(value).encode()
+            out = _body(value)
         except (TypeError, ValueError, OverflowError) as exc:
             log.error("run() returned a value that cannot be encoded as JSON: %s", exc)
             return Result(

@@ -133,10 +133,13 @@ def test_swagger_without_schema(echo):
     assert doc["definitions"]["ErrorResponse"]["properties"]["status_code"]["type"] == "integer"
 
 
-def test_score_raw_body_and_json_encoded_result(echo):
+def test_score_raw_body_and_json_string_result_sent_as_is(echo):
+    # run() got the raw body (no schema) and returned it: a str that is already JSON goes out unchanged
     status, headers, body = score(echo, '{"data": [[1, 2]]}')
     assert status == 200
-    assert json.loads(body) == '{"data": [[1, 2]]}'
+    assert body == b'{"data": [[1, 2]]}'
+    status, headers, body = score(echo, "not json")
+    assert (status, json.loads(body)) == (200, "not json")  # other strings are JSON-encoded
     assert float(headers["x-ms-run-fn-exec-ms"]) >= 0
 
 
@@ -316,7 +319,7 @@ def test_cluster_paths_and_keys(cluster):
     assert request(cluster.port, "POST", path, body, {"Authorization": "pk1"})[0] == 401
     for key in ("pk1", "sk2"):
         status, _, out = request(cluster.port, "POST", path, body, {"Authorization": f"Bearer {key}"})
-        assert (status, json.loads(out)) == (200, '"0"')
+        assert (status, out) == (200, b'"0"')
     assert request(cluster.port, "GET", "/")[0] == 200
     assert request(cluster.port, "GET", "/api/v1/service/churn/")[0] == 200
     doc = json.loads(request(cluster.port, "GET", "/api/v1/service/churn/swagger.json")[2])
@@ -380,7 +383,7 @@ def test_drain_closes_keepalive_after_next_response(tmp_path):
     try:
         conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=5)
         conn.request("POST", "/score", "a")
-        assert conn.getresponse().read() == b'"\\"0\\""'
+        assert conn.getresponse().read() == b'"0"'
         r.send({"cmd": "drain", "timeout": 5})
         time.sleep(0.1)
         conn.request("POST", "/score", "b")
@@ -406,5 +409,67 @@ def test_drain_timeout_closes_idle_and_stdin_eof_exits(tmp_path):
         idle.settimeout(2)
         assert idle.recv(10) == b""
         idle.close()
+    finally:
+        r.close()
+
+
+# schema conversion, in process (pure) ------------------------------------------------------------
+def _converter(tmp_path, schema, records=True):
+    from mlops_engine.replica.schema import InputConverter, load_schema
+
+    path = tmp_path / "service_schema.json"
+    path.write_text(json.dumps(schema))
+    return InputConverter(load_schema(path), records)
+
+
+def test_spark_inputs_are_refused_clearly(tmp_path):
+    from mlops_engine.replica.schema import UnsupportedInput
+
+    conv = _converter(
+        tmp_path, {"input": {"sdf": {"internal": "x", "type": 2, "swagger": {"type": "array"}}}}
+    )
+    with pytest.raises(UnsupportedInput, match="schema type 2 \\(SPARK\\)"):
+        conv.convert(b'{"sdf": []}')
+
+
+def test_numbers_accept_ints_and_null(tmp_path):
+    conv = _converter(
+        tmp_path,
+        {
+            "input": {
+                "input_df": {
+                    "internal": "x",
+                    "type": 3,
+                    "swagger": PANDAS_SCHEMA["input"]["input_df"]["swagger"],
+                }
+            }
+        },
+    )
+    rows = conv.convert(json.dumps({"input_df": [dict(ROW, charges=3), dict(ROW, charges=None)]}).encode())
+    assert [r["charges"] for r in rows["input_df"]] == [3, None]
+    std = _converter(
+        tmp_path,
+        {"input": {"x": {"internal": "x", "type": 0, "swagger": {"type": "number", "example": 1.5}}}},
+    )
+    assert std.convert(b'{"x": 2}') == {"x": 2}
+
+
+def test_internal_pickle_is_never_loaded(tmp_path):
+    import base64
+    import os
+    import pickle
+
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.mkdir, (str(marker),))
+
+    schema = json.loads(json.dumps(PANDAS_SCHEMA))
+    schema["input"]["input_df"]["internal"] = base64.b64encode(pickle.dumps(Evil())).decode()
+    r = Replica(make_bundle(tmp_path, RECORDS, schema), tmp_path).start()
+    try:
+        assert score(r, json.dumps({"input_df": [ROW]}))[0] == 200
+        assert not marker.exists()
     finally:
         r.close()

@@ -335,10 +335,9 @@ def run(ctx: Context, service_id: str, input_data: str, verb: bool) -> None:
         ctx.out(f"Got result from scoring request at {url}.\nStatus Code: {status}\nHeaders: {resp_headers}\nContent: {body!r}")
     if status != 200:
         raise HttpError(f"Error occurred while attempting to score service {service_id}.", status, resp_headers, body)
-    try:
-        print(json.loads(body))
-    except ValueError:
-        print(body.decode(errors="replace"))
+    # The answer is printed as the service sent it (what curl shows). The legacy CLI printed the Python
+    # repr of the decoded JSON, which for the legacy service's doubly encoded strings looked the same.
+    ctx.out(body.decode(errors="replace").rstrip("\n"))
 
 
 def _fetch(url: str) -> bytes:
