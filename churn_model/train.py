@@ -9,14 +9,19 @@ sample at HEAD), the tree with ``--model decision_tree`` (lab 04.2 §3 edits the
 What the lab did not show, and this script prints: the majority-class baseline, and the same models evaluated on a
 split grouped by customer, because the data has one row per customer *per month* and a row split leaks customers.
 
-``model.pkl`` format (pickle protocol 5; ``joblib.load`` reads it too) is a plain dict, so unpickling needs only
-scikit-learn and numpy, never this package::
+``model.pkl`` format (pickle protocol 5; ``joblib.load`` reads it too) is a plain dict of numpy arrays and plain
+Python values, so unpickling needs only numpy -- not scikit-learn, not this package::
 
-    {"format": "mlops-churn-model", "format_version": 1, "model_name": "naive_bayes" | "decision_tree",
-     "model": <fitted sklearn estimator, fitted on a float64 numpy array (no feature_names_in_)>,
+    {"format": "mlops-churn-model", "format_version": 2, "model_name": "naive_bayes" | "decision_tree",
+     "compiled": <numpy-only form of the fitted estimator, what score.py predicts with; see compiled.py>,
+     "estimator_pickle": <bytes: pickle of the fitted sklearn estimator, fitted on a float64 numpy array (no
+                          feature_names_in_); churn_model.compiled.load_estimator(artifact) unpickles it>,
      "features": [86 feature names in column order], "numeric_features": [the 16 numeric ones, first],
      "categories": {column: [levels in dummy order]}, "input_columns": [the 29 CSV columns],
      "ignored_columns": ["churn", "year", "month"], "sklearn_version": "1.9.1"}
+
+Format 1 (before the compiled form) had the estimator itself under ``model``; ``score.py`` and ``load_estimator``
+still read it.
 
 The estimator is fitted on numpy rather than a DataFrame so that ``predict`` on the numpy rows ``score.py`` builds
 neither warns about missing feature names nor pays for the name check on the hot path.
@@ -43,10 +48,10 @@ from sklearn.model_selection import GroupShuffleSplit, train_test_split
 from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
 
-from churn_model import features
+from churn_model import compiled, features
 
 ARTIFACT_FORMAT: Final = "mlops-churn-model"
-ARTIFACT_VERSION: Final = 1
+ARTIFACT_VERSION: Final = 2
 SPLIT_SEED: Final = 42
 TEST_SIZE: Final = 0.3
 MODELS: Final[dict[str, Callable[[], ClassifierMixin]]] = {
@@ -114,7 +119,8 @@ def build_artifact(
         "format": ARTIFACT_FORMAT,
         "format_version": ARTIFACT_VERSION,
         "model_name": model_name,
-        "model": model,
+        "compiled": compiled.compile_estimator(model),
+        "estimator_pickle": pickle.dumps(model, protocol=5),
         "features": enc.feature_names,
         "numeric_features": list(enc.numeric),
         "categories": {c: list(levels) for c, levels in enc.categories.items()},

@@ -99,10 +99,10 @@ def test_init_search_order(trained_nb, trained_dt, tmp_path, monkeypatch):
     shutil.copy(trained_dt.model_path, tmp_path / "model.pkl")
     monkeypatch.chdir(tmp_path)
     score.init()  # ./model.pkl, the legacy image layout
-    assert type(score._model).__name__ == "DecisionTreeClassifier"
+    assert type(score._model).__name__ == "CompiledTree"
     monkeypatch.setenv("AZUREML_MODEL_DIR", str(trained_nb[0].model_path.parent))
     score.init()  # the explicit deployment setting wins
-    assert type(score._model).__name__ == "GaussianNB"
+    assert type(score._model).__name__ == "CompiledGaussianNB"
     with pytest.raises(FileNotFoundError, match="train first"):
         score.init(tmp_path / "missing.pkl")
     bogus = tmp_path / "bogus.pkl"

@@ -9,7 +9,7 @@ import pytest
 from sklearn.naive_bayes import GaussianNB
 from sklearn.tree import DecisionTreeClassifier
 
-from churn_model import features, train
+from churn_model import compiled, features, train
 
 NUMERIC = [
     "age", "annualincome", "calldroprate", "callfailurerate", "callingnum", "customerid", "monthlybilledamount",
@@ -70,7 +70,9 @@ def test_artifact_and_metrics(trained_nb):
         assert fh.read(2) == b"\x80\x05"  # pickle protocol 5
     artifact = pickle.loads(result.model_path.read_bytes())
     assert artifact["format"] == "mlops-churn-model" and artifact["model_name"] == "naive_bayes"
-    assert isinstance(artifact["model"], GaussianNB)
+    assert artifact["format_version"] == 2 and "model" not in artifact
+    assert artifact["compiled"]["kind"] == "gaussian_nb" and isinstance(artifact["estimator_pickle"], bytes)
+    assert isinstance(compiled.load_estimator(artifact), GaussianNB)
     assert len(artifact["features"]) == 86 and len(artifact["input_columns"]) == 29
     metrics = json.loads(result.metrics_path.read_text())
     assert metrics["model"] == "naive_bayes" and metrics["n_features"] == 86
@@ -78,24 +80,28 @@ def test_artifact_and_metrics(trained_nb):
 
 
 def test_model_pkl_loads_without_churn_model(trained_nb, tmp_path):
-    # -I: isolated mode, so neither the repo nor PYTHONPATH is importable; only sklearn/numpy are needed.
+    # -I: isolated mode, so neither the repo nor PYTHONPATH is importable. The outer dict needs only numpy; the
+    # nested estimator pickle needs scikit-learn, and only when someone unpickles it.
     code = (
         "import pickle, sys, joblib\n"
         f"a = pickle.load(open({str(trained_nb[0].model_path)!r}, 'rb'))\n"
         f"b = joblib.load({str(trained_nb[0].model_path)!r})\n"
+        "assert 'sklearn' not in sys.modules and 'scipy' not in sys.modules and 'pandas' not in sys.modules\n"
+        "est = pickle.loads(b['estimator_pickle'])\n"
         "assert 'churn_model' not in sys.modules\n"
-        "print(type(a['model']).__name__, len(a['features']), type(b['model']).__name__)\n"
+        "print(a['compiled']['kind'], len(a['features']), type(est).__name__)\n"
     )
     out = subprocess.run(
         [sys.executable, "-I", "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
     )
-    assert out.stdout.split() == ["GaussianNB", "86", "GaussianNB"]
+    assert out.stdout.split() == ["gaussian_nb", "86", "GaussianNB"]
 
 
 def test_cli_decision_tree_and_missing_data(tmp_path, capsys):
     assert train.main(["--model", "decision_tree", "--outputs", str(tmp_path / "out")]) == 0
     artifact = pickle.loads((tmp_path / "out" / "model.pkl").read_bytes())
-    assert isinstance(artifact["model"], DecisionTreeClassifier) and artifact["model_name"] == "decision_tree"
+    assert isinstance(compiled.load_estimator(artifact), DecisionTreeClassifier)
+    assert artifact["model_name"] == "decision_tree" and artifact["compiled"]["kind"] == "decision_tree"
     assert "Saved DTree model" in capsys.readouterr().out
     assert train.main(["--data", str(tmp_path / "nope.csv"), "--outputs", str(tmp_path / "x")]) == 1
     assert "nope.csv" in capsys.readouterr().err

@@ -36,18 +36,34 @@ class CliEngine:
         self.work = root / "work"
         self.work.mkdir(parents=True, exist_ok=True)
         env = {k: v for k, v in os.environ.items() if k != "MLOPS_DAEMON_PORT"}
-        self.env = {**env, "MLOPS_HOME": str(self.home), "COLUMNS": "80", "MLOPS_POLL_INTERVAL": "0.05",
-                    "PYTHONWARNINGS": "ignore"}
+        self.env = {
+            **env,
+            "MLOPS_HOME": str(self.home),
+            "COLUMNS": "80",
+            "MLOPS_POLL_INTERVAL": "0.05",
+            "PYTHONWARNINGS": "ignore",
+        }
         self._sub: str | None = None
 
     # -- the CLI -----------------------------------------------------------------------------------
-    def az(self, *argv: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "mlops_engine", "ml", *argv], cwd=cwd or self.work, env=self.env,
-                              capture_output=True, text=True, timeout=timeout)
+    def az(
+        self, *argv: str, cwd: Path | None = None, timeout: float = 120
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mlops_engine", "ml", *argv],
+            check=False,
+            cwd=cwd or self.work,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def az_ok(self, *argv: str, cwd: Path | None = None, timeout: float = 120) -> str:
         proc = self.az(*argv, cwd=cwd, timeout=timeout)
-        assert proc.returncode == 0, f"az ml {' '.join(argv)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        assert proc.returncode == 0, (
+            f"az ml {' '.join(argv)} -> {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
+        )
         return proc.stdout
 
     def az_json(self, *argv: str) -> Any:
@@ -68,7 +84,9 @@ class CliEngine:
             state = self.az_json("env", "show", "-n", ENV, "-g", RG)["Provisioning State"]
             if state == "Succeeded":
                 break
-            assert state in ("Creating", "Updating") and time.monotonic() < deadline, f"environment ended {state}"
+            assert state in ("Creating", "Updating") and time.monotonic() < deadline, (
+                f"environment ended {state}"
+            )
             time.sleep(0.1)
         self.az_ok("env", "set", "-n", ENV, "-g", RG)
 
@@ -165,8 +183,13 @@ class CliEngine:
     def shutdown(self, timeout: float = 20) -> dict[int, str]:
         """`daemon stop`, then wait for every process of this home to go; returns (and kills) leftovers."""
         try:
-            subprocess.run([sys.executable, "-m", "mlops_engine", "daemon", "stop"], env=self.env,
-                           capture_output=True, timeout=60)
+            subprocess.run(
+                [sys.executable, "-m", "mlops_engine", "daemon", "stop"],
+                check=False,
+                env=self.env,
+                capture_output=True,
+                timeout=60,
+            )
         except subprocess.TimeoutExpired:
             pass
         deadline = time.monotonic() + timeout

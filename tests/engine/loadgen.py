@@ -17,6 +17,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Self
 from urllib.parse import urlsplit
 
 
@@ -35,7 +36,9 @@ class Stats:
     connections: int = 0  # connections opened (the first one of each thread included)
     closes_by_server: int = 0  # responses carrying Connection: close (drain) -> orderly reconnect
     kinds: Counter[str] = field(default_factory=Counter)
-    bodies: Counter[bytes] = field(default_factory=Counter)  # distinct 2xx bodies (bounded: 16 kinds, first 256 bytes)
+    bodies: Counter[bytes] = field(
+        default_factory=Counter
+    )  # distinct 2xx bodies (bounded: 16 kinds, first 256 bytes)
     failures: list[Failure] = field(default_factory=list)
     started: float = 0.0
     ended: float = 0.0
@@ -46,14 +49,26 @@ class Stats:
 
     def summary(self) -> str:
         secs = max(self.ended - self.started, 1e-9)
-        return (f"{self.total} requests in {secs:.1f}s ({self.total / secs:.0f}/s): {self.ok} ok, {self.failed} failed "
-                f"{dict(self.kinds)}; {self.connections} connections, {self.closes_by_server} server closes")
+        return (
+            f"{self.total} requests in {secs:.1f}s ({self.total / secs:.0f}/s): "
+            f"{self.ok} ok, {self.failed} failed "
+            f"{dict(self.kinds)}; {self.connections} connections, {self.closes_by_server} server closes"
+        )
 
 
 class LoadGen:
-    def __init__(self, url: str, body: bytes, headers: dict[str, str] | None = None, *, threads: int = 4,
-                 interval: float = 0.002, max_seconds: float = 120.0, max_requests: int = 500_000,
-                 timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str] | None = None,
+        *,
+        threads: int = 4,
+        interval: float = 0.002,
+        max_seconds: float = 120.0,
+        max_requests: int = 500_000,
+        timeout: float = 10.0,
+    ) -> None:
         parts = urlsplit(url)
         if parts.hostname != "127.0.0.1":  # traffic only ever goes to the loopback
             raise ValueError(f"loadgen only targets 127.0.0.1, not {parts.hostname!r}")
@@ -86,7 +101,7 @@ class LoadGen:
         self.stats.ended = time.monotonic()
         return self.stats
 
-    def __enter__(self) -> LoadGen:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -16,7 +16,8 @@ Phases, each bounded (hypothesis max_examples, deadline off, no example database
 * negative: schema-invalid bodies with the right key -> never 5xx; negative auth: schemathesis' own
   invalid headers/auth too -> never 5xx;
 * raw bodies: arbitrary bytes / near-JSON text as the body -> never 5xx;
-* raw protocol: garbage on the TCP socket -> never a 5xx answer, and the replica survives (same pid, no restart).
+* raw protocol: garbage on the TCP socket -> never a 5xx answer, and the replica survives (same pid, no
+  restart).
 A 500 carrying `x-ms-run-function-failed` would be run()'s own error (allowed by the contract); this
 run() cannot fail, so every 5xx is counted as an engine failure.
 """
@@ -39,8 +40,13 @@ from schemathesis import GenerationMode
 from .conftest import CliEngine
 
 EXAMPLES = 100
-SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck),
-                    print_blob=True)
+SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+    print_blob=True,
+)
 
 
 @pytest.fixture
@@ -59,8 +65,15 @@ def fuzz_service(cli_engine: CliEngine) -> dict[str, Any]:
     swagger = json.loads(resp.read())
     conn.close()
     assert resp.status == 200 and swagger["swagger"] == "2.0", swagger
-    return {"engine": cli_engine, "id": sid, "key": key, "port": parts.port, "swagger": swagger,
-            "score_path": urlsplit(record["scoringUri"]).path, "base": f"http://127.0.0.1:{parts.port}"}
+    return {
+        "engine": cli_engine,
+        "id": sid,
+        "key": key,
+        "port": parts.port,
+        "swagger": swagger,
+        "score_path": urlsplit(record["scoringUri"]).path,
+        "base": f"http://127.0.0.1:{parts.port}",
+    }
 
 
 def _strict(swagger: dict[str, Any]) -> dict[str, Any]:
@@ -103,21 +116,30 @@ class Tally:
     def record(self, status: int, request: object, body: str, run_failed: bool = False) -> None:
         self.statuses[status] += 1
         if status >= 500:
-            self.server_errors.append((status, repr(request)[:300], ("[run() failed] " if run_failed else "") + body[:300]))
+            self.server_errors.append(
+                (status, repr(request)[:300], ("[run() failed] " if run_failed else "") + body[:300])
+            )
 
 
+@pytest.mark.slow
 def test_fuzz_score_from_swagger(fuzz_service: dict[str, Any]) -> None:
     svc = fuzz_service
     ops = _operations(svc["swagger"])
     strict = _operations(_strict(svc["swagger"]))
     auth = {"Authorization": f"Bearer {svc['key']}"}
-    tallies = {name: Tally() for name in ("strict", "positive", "negative", "negative auth", "health", "raw body",
-                                          "raw protocol")}
+    tallies = {
+        name: Tally()
+        for name in ("strict", "positive", "negative", "negative auth", "health", "raw body", "raw protocol")
+    }
 
     def call(tally: Tally, case: Any, headers: dict[str, str] | None) -> Any:
         response = case.call(base_url=svc["base"], headers=headers, timeout=10, allow_redirects=False)
-        tally.record(response.status_code, case.body, response.text,
-                     "x-ms-run-function-failed" in {k.lower() for k in response.headers})
+        tally.record(
+            response.status_code,
+            case.body,
+            response.text,
+            "x-ms-run-function-failed" in {k.lower() for k in response.headers},
+        )
         return response
 
     @SETTINGS
@@ -138,13 +160,17 @@ def test_fuzz_score_from_swagger(fuzz_service: dict[str, Any]) -> None:
     @SETTINGS
     @given(case=ops["POST"].as_strategy(generation_mode=GenerationMode.NEGATIVE))
     def negative(case: Any) -> None:
-        response = call(tallies["negative"], case, auth)  # the right key: the invalid body reaches the schema check
+        response = call(
+            tallies["negative"], case, auth
+        )  # the right key: the invalid body reaches the schema check
         assert response.status_code < 500, (response.status_code, response.text[:300], case.body)
 
     @settings(SETTINGS, max_examples=30)
     @given(case=ops["POST"].as_strategy(generation_mode=GenerationMode.NEGATIVE))
     def negative_auth(case: Any) -> None:
-        response = call(tallies["negative auth"], case, None)  # its own (mostly wrong or missing) Authorization
+        response = call(
+            tallies["negative auth"], case, None
+        )  # its own (mostly wrong or missing) Authorization
         assert response.status_code < 500, (response.status_code, response.text[:300], case.body)
 
     @settings(SETTINGS, max_examples=20)
@@ -160,8 +186,18 @@ def test_fuzz_score_from_swagger(fuzz_service: dict[str, Any]) -> None:
     ).map(lambda v: json.dumps({"input_df": v}).encode())
     example_row = svc["swagger"]["definitions"]["ServiceInput"]["example"]["input_df"][0]
     mutated_rows = st.lists(
-        st.fixed_dictionaries({}, optional={col: st.none() | st.integers() | st.floats() | st.text(max_size=8)
-                                            | st.booleans() | st.just(val) for col, val in example_row.items()}),
+        st.fixed_dictionaries(
+            {},
+            optional={
+                col: st.none()
+                | st.integers()
+                | st.floats()
+                | st.text(max_size=8)
+                | st.booleans()
+                | st.just(val)
+                for col, val in example_row.items()
+            },
+        ),
         max_size=3,
     ).map(lambda rows: json.dumps({"input_df": rows}).encode())
 
@@ -170,10 +206,14 @@ def test_fuzz_score_from_swagger(fuzz_service: dict[str, Any]) -> None:
     def raw_body(body: bytes) -> None:
         conn = http.client.HTTPConnection("127.0.0.1", svc["port"], timeout=10)
         try:
-            conn.request("POST", svc["score_path"], body=body, headers={**auth, "Content-Type": "application/json"})
+            conn.request(
+                "POST", svc["score_path"], body=body, headers={**auth, "Content-Type": "application/json"}
+            )
             resp = conn.getresponse()
             text = resp.read().decode("utf-8", "replace")
-            tallies["raw body"].record(resp.status, body, text, resp.getheader("x-ms-run-function-failed") is not None)
+            tallies["raw body"].record(
+                resp.status, body, text, resp.getheader("x-ms-run-function-failed") is not None
+            )
         finally:
             conn.close()
         assert resp.status < 500, (resp.status, text[:300], body[:300])
@@ -187,15 +227,19 @@ def test_fuzz_score_from_swagger(fuzz_service: dict[str, Any]) -> None:
     raw_body()
     _raw_protocol(svc, tallies["raw protocol"])
 
-    report = "; ".join(f"{name}: {sum(t.statuses.values())} requests {dict(sorted(t.statuses.items()))}"
-                       for name, t in tallies.items())
+    report = "; ".join(
+        f"{name}: {sum(t.statuses.values())} requests {dict(sorted(t.statuses.items()))}"
+        for name, t in tallies.items()
+    )
     print(f"\n[fuzz] {report}")
     errors = [e for t in tallies.values() for e in t.server_errors]
     assert not errors, errors[:5]
     assert tallies["positive"].statuses[200] > 0, "no schema-valid case was ever scored"
     assert 401 not in tallies["positive"].statuses
     replica_after = _replicas(svc)
-    assert replica_after == replica_before, f"a replica died or restarted while fuzzing: {replica_before} -> {replica_after}"
+    assert replica_after == replica_before, (
+        f"a replica died or restarted while fuzzing: {replica_before} -> {replica_after}"
+    )
 
 
 def _replicas(svc: dict[str, Any]) -> list[tuple[int, int, str]]:
@@ -214,7 +258,8 @@ def _raw_protocol(svc: dict[str, Any], tally: Tally) -> None:
         b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         b"POST " + path + b" HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n12345",
         b"POST " + path + b" HTTP/9.9\r\n\r\n",
-        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(64)),  # a TLS ClientHello (swagger says https)
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"
+        + bytes(range(64)),  # a TLS ClientHello (swagger says https)
         b"GET /" + b"A" * 70000 + b" HTTP/1.1\r\n\r\n",
         b"GET / HTTP/1.1\r\n" + b"X: " + b"B" * 70000 + b"\r\n\r\n",
     ]
@@ -232,7 +277,7 @@ def _raw_protocol(svc: dict[str, Any], tally: Tally) -> None:
                     if not chunk:
                         break
                     data += chunk
-            except (ConnectionResetError, BrokenPipeError, socket.timeout):
+            except (TimeoutError, ConnectionResetError, BrokenPipeError):
                 data = b""
         if data.startswith(b"HTTP/"):
             status = int(data.split(b" ", 2)[1])
@@ -245,8 +290,12 @@ def _raw_protocol(svc: dict[str, Any], tally: Tally) -> None:
     # still serving, on the same connection model as a client
     conn = http.client.HTTPConnection("127.0.0.1", svc["port"], timeout=10)
     example = svc["swagger"]["definitions"]["ServiceInput"]["example"]
-    conn.request("POST", svc["score_path"], body=json.dumps(example),
-                 headers={"Authorization": f"Bearer {svc['key']}", "Content-Type": "application/json"})
+    conn.request(
+        "POST",
+        svc["score_path"],
+        body=json.dumps(example),
+        headers={"Authorization": f"Bearer {svc['key']}", "Content-Type": "application/json"},
+    )
     resp = conn.getresponse()
     assert resp.status == 200, resp.read()
     conn.close()

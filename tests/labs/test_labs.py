@@ -1,23 +1,25 @@
-"""Execute every lab in ``labs/`` exactly as printed and compare what it prints with the text shown after each command.
+"""Run every lab in ``labs/`` exactly as printed; compare its output with the text shown after each command.
 
 For each lab file (one test per file):
 
-* the ```` ```bash ```` blocks are extracted in order; a ```` ```text ```` block that follows a bash block with
-  nothing but blank lines in between is that block's expected output;
-* all bash blocks run IN ORDER in ONE ``bash`` process (``set -euo pipefail``), so ``cd`` and shell variables carry
-  over from block to block, the way a student types them into one terminal;
-* the run gets a fresh ``HOME`` and ``MLOPS_HOME`` (``$HOME/.mlops``) under ``tmp_path`` and a fresh copy of the
-  repository's ``churn_model/`` folder (without generated files) in a scratch "repository root" whose ``.venv``
-  points at the environment running this test, with that environment's ``bin`` first on ``PATH``;
+* the ```` ```bash ```` blocks are extracted in order; a ```` ```text ```` block that follows a bash
+  block with nothing but blank lines in between is that block's expected output;
+* all bash blocks run IN ORDER in ONE ``bash`` process (``set -euo pipefail``), so ``cd`` and shell
+  variables carry over from block to block, the way a student types them into one terminal;
+* the run gets a fresh ``HOME`` and ``MLOPS_HOME`` (``$HOME/.mlops``) under ``tmp_path`` and a fresh
+  copy of the repository's ``churn_model/`` folder (without generated files) in a scratch "repository
+  root" whose ``.venv`` points at the environment running this test, with that environment's ``bin``
+  first on ``PATH``;
 * marker lines echoed between blocks split the combined stdout/stderr into one chunk per block;
-* for each block with an expected output, every non-empty expected line must match the block's output after both
-  sides are normalised (ids, uuids, timestamps, ports, service-id suffixes, keys, run ids, durations, paths,
-  progress dots, runs of blanks). Matching lines must be consecutive, except that a line ``...`` stands for any
-  number of lines; unless the expected text starts (ends) with ``...``, it must match from the first (to the last)
-  non-empty line of the output;
-* at the end the engine daemon of that ``MLOPS_HOME`` is stopped and no process started with it may be left.
+* for each block with an expected output, every non-empty expected line must match the block's output
+  after both sides are normalised (ids, uuids, timestamps, ports, service-id suffixes, keys, run ids,
+  durations, paths, progress dots, runs of blanks). Matching lines must be consecutive, except that a
+  line ``...`` stands for any number of lines; unless the expected text starts (ends) with ``...``, it
+  must match from the first (to the last) non-empty line of the output;
+* at the end the engine daemon of that ``MLOPS_HOME`` is stopped and no process started with it may be
+  left.
 
-Run: ``.venv/bin/python -m pytest tests/labs -q`` (about 20-40 s per lab).
+Run: ``.venv/bin/python -m pytest tests/labs -q`` (about 10-30 s per lab).
 """
 
 from __future__ import annotations
@@ -82,12 +84,12 @@ def parse_lab(path: Path) -> list[Block]:
     return blocks
 
 
-# --- normalisation -------------------------------------------------------------------------------------------
+# --- normalisation ---------------------------------------------------------------------------------
 
 _RULES: list[tuple[re.Pattern[str], str]] = [
     # ISO-8601 timestamps (JSON and tables) and log-line timestamps
     (re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d+)?Z?"), "<TIME>"),
-    (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b"), "<UUID>"),
+    (re.compile(r"\b[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}\b"), "<UUID>"),
     (re.compile(r"\b[0-9a-f]{32,64}\b"), "<HEX>"),
     (re.compile(r"\b(PrimaryKey|SecondaryKey):\s*\S+"), r"\1: <KEY>"),
     (re.compile(r"Bearer [0-9A-Za-z_\-]{16,}"), "Bearer <KEY>"),
@@ -159,7 +161,7 @@ def check_output(expected: str, actual: str) -> str | None:
     return None
 
 
-# --- running ---------------------------------------------------------------------------------------------------
+# --- running ---------------------------------------------------------------------------------------
 
 
 def _procs_with_home(home: Path) -> list[int]:
@@ -185,7 +187,7 @@ def _venv_root() -> Path:
 
 
 def _make_root(tmp_path: Path) -> Path:
-    """A scratch repository root: a fresh churn_model/ copy and a .venv pointing at the running environment."""
+    """A scratch repository root: a fresh churn_model/ copy, and a .venv that is the running environment."""
     root = tmp_path / "repo"
     root.mkdir()
     shutil.copytree(
@@ -316,7 +318,9 @@ def test_lab_runs_as_printed(lab: Path, tmp_path: Path) -> None:
     by_index = {b.index: b for b in blocks}
     if timed_out or proc.returncode != 0:
         failing = by_index.get(unfinished or 0)
-        why = f"timed out after {LAB_TIMEOUT} s" if timed_out else f"bash exited with status {proc.returncode}"
+        why = (
+            f"timed out after {LAB_TIMEOUT} s" if timed_out else f"bash exited with status {proc.returncode}"
+        )
         if failing is None:
             pytest.fail(f"{lab.name}: {why} outside any block\n{output[-4000:]}")
         pytest.fail(
@@ -336,12 +340,15 @@ def test_lab_runs_as_printed(lab: Path, tmp_path: Path) -> None:
     assert not left, f"{lab.name}: processes left running after 'daemon stop' (killed): {left}"
 
 
-# --- self-tests of the matcher (fast) ----------------------------------------------------------------------------
+# --- self-tests of the matcher (fast) ------------------------------------------------------------------
 
 
 def test_normalise_volatile_parts() -> None:
     assert normalise("Id: 07fc6b77703842b9a1ef00127796ea87") == "Id: <HEX>"
-    assert normalise("Service ID: churn42.lab42cluster-22692453.eastus2") == "Service ID: churn42.lab42cluster-<SFX>.eastus2"
+    assert (
+        normalise("Service ID: churn42.lab42cluster-22692453.eastus2")
+        == "Service ID: churn42.lab42cluster-<SFX>.eastus2"
+    )
     assert normalise("    http://127.0.0.1:43911/score") == "http://127.0.0.1:<PORT>/score"
     assert normalise("Creating image......Done.") == normalise("Creating image.Done.")
     assert normalise("Status: Completed (exit code 0, 2.2 s)") == "Status: Completed (exit code 0, <DUR>)"
