@@ -73,7 +73,8 @@ def predict(compiled: Mapping[str, Any], x: Any) -> np.ndarray:
 def load_estimator(artifact: Mapping[str, Any]) -> Any:
     """The fitted scikit-learn estimator of a ``model.pkl`` dict (imports scikit-learn).
 
-    Format 2 keeps it as a nested pickle under ``estimator_pickle``; format 1 had the estimator itself under ``model``.
+    Format 2 keeps it as a nested pickle under ``estimator_pickle``; format 1 had the estimator itself under
+    ``model``.
     """
     if "estimator_pickle" in artifact:
         return pickle.loads(artifact["estimator_pickle"])

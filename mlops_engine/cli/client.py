@@ -56,6 +56,7 @@ class Client:
     def __init__(self, paths: Paths | None = None) -> None:
         self.paths = paths or Paths.default()
         self._port: int | None = None
+        self._last_port: int | None = None
         self._token = ""
         self._conn: http.client.HTTPConnection | None = None
 
@@ -125,7 +126,8 @@ class Client:
         headers = {"Authorization": f"Bearer {self._token}"}
         if data is not None:
             headers["Content-Type"] = "application/octet-stream" if raw is not None else "application/json"
-        for attempt in (1, 2):
+        restarted = False
+        for attempt in range(3):
             try:
                 if self._conn is None:
                     self._conn = http.client.HTTPConnection("127.0.0.1", self._port, timeout=REQUEST_TIMEOUT_S)
@@ -135,14 +137,16 @@ class Client:
                 self._conn.request(method, path, body=data, headers=headers)
                 resp = self._conn.getresponse()
                 return Response(resp.status, dict(resp.getheaders()), resp.read())
-            except ConnectionRefusedError:  # never reached the daemon: safe to start it and retry
-                self._conn, self._port = None, None
-                if attempt == 2:
-                    raise CliError(self._died_message(ConnectionRefusedError())) from None
+            except ConnectionRefusedError as exc:  # never reached the daemon: safe to start it and retry
+                self._conn = None
+                if restarted:
+                    raise CliError(self._died_message(exc)) from None
+                self._last_port, self._port = self._port, None
                 self._start()
+                restarted = True
             except (ConnectionError, http.client.RemoteDisconnected, http.client.BadStatusLine) as exc:
                 self._conn = None
-                if attempt == 2 or method != "GET":
+                if method != "GET" or attempt == 2:  # a write may have happened: let the user check
                     raise CliError(self._died_message(exc)) from exc
             except OSError as exc:
                 self._conn = None
@@ -151,7 +155,8 @@ class Client:
 
     def _died_message(self, exc: BaseException) -> str:
         return (
-            f"Error connecting to the local Model Management service at http://127.0.0.1:{self._port} "
+            f"Error connecting to the local Model Management service at "
+            f"http://127.0.0.1:{self._port or self._last_port} "
             f"({exc.__class__.__name__}). It may have stopped during this command: run the command again "
             f"(it restarts the service), then check with 'az ml ... show' whether the change was made. "
             f"Log: {self.paths.daemon_log}"
