@@ -35,7 +35,7 @@ def logs_dir() -> Path:
 
 def work_dir(*parts: str) -> Path:
     """Staging directories for training outputs, one per service and model name."""
-    return home().joinpath("work", *parts)
+    return home().joinpath("staging", *parts)
 
 
 def recipes_dir() -> Path:

@@ -12,7 +12,7 @@ from orchestrator.recipes import Recipe
 from orchestrator.result import PlannedCall, StepResult
 
 TRAIN_TIMEOUT_S: Final = 30 * 60.0
-STAGING: Final = "<MLOPS_HOME>/work/{service}/{model}"
+STAGING: Final = "<MLOPS_HOME>/staging/{service}/{model}"
 
 
 def _staging_placeholder(recipe: Recipe) -> str:

@@ -14,7 +14,7 @@ sys.path.insert(0, str(PROJECT))
 from orchestrator import yamlio
 
 ROOT = Path(__file__).resolve().parent
-RECORDINGS = Path("/work/shared/recordings/legacy-az-ml")
+RECORDINGS = Path(__file__).resolve().parents[1] / "conformance" / "transcripts"  # copies of the genuine recordings
 SUB = "a1b2c3d4-0000-4000-8000-00000000abcd"
 RG, ACCT, ENV, LOC = "mlopsrg", "mlopsacct", "mlopsenv", "eastus2"
 NB_ID, DT_ID = "5d1b1c0e9f8a4b3c9d2e1f0a6b7c8d9e", "7a3c5e9b2d4f4e6a8c0b1d3f5e7a9c2b"
@@ -35,7 +35,7 @@ def tag(kind):
 
 SMOKE = json.loads(yamlio.load(PROJECT / "recipes" / "churn-deploy.yaml")["params"]["smoke"]["data"])
 DATA = json.dumps(SMOKE)
-STAGE = "<MLOPS_HOME>/work/churnpred/{m}"
+STAGE = "<MLOPS_HOME>/staging/churnpred/{m}"
 
 
 def I(argv, stdout="", stderr="", code=0, duration=0.5):

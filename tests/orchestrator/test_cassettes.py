@@ -62,12 +62,12 @@ def test_exhausted_and_unplayed():
 def test_canonical_argv_and_volatile_paths():
     home = str(paths.home())
     r = _replay(
-        ["az", "ml", "model", "register", "-m", "<MLOPS_HOME>/work/x/model.pkl"],
+        ["az", "ml", "model", "register", "-m", "<MLOPS_HOME>/staging/x/model.pkl"],
         ["python", "-m", "churn_model.train", "--outputs", "/tmp/abc"],
         az_prefix=(sys.executable, "-m", "mlops_engine"),
         python=sys.executable,
     )
-    r.run([sys.executable, "-m", "mlops_engine", "ml", "model", "register", "-m", f"{home}/work/x/model.pkl"])
+    r.run([sys.executable, "-m", "mlops_engine", "ml", "model", "register", "-m", f"{home}/staging/x/model.pkl"])
     r.run([sys.executable, "-m", "churn_model.train", "--outputs", "/tmp/other-temp-dir"])  # paths masked
 
 

@@ -1,6 +1,6 @@
 """Scenario (b): synthetic telco-churn-like tabular data (20 features) + pipeline builder.
 
-Adapted from the measurement appendix of /work/shared/reference/peers.md (same columns, same generator,
+Adapted from the measurement appendix of the peers reference (../shared/reference/peers.md) (same columns, same generator,
 same ColumnTransformer one-hot + DecisionTree(max_depth=8) pipeline) so that figures are comparable.
 """
 

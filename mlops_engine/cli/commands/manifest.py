@@ -75,7 +75,8 @@ def create_manifest(ctx: Context, name: str, driver_file: str, runtime: str | No
             raise CliError(f"Error resolving dependency: no such file or directory {schema_file}")
     module = os.path.splitext(os.path.basename(driver_file))[0]
     schema_rel = os.path.relpath(schema_file).replace(os.sep, "/") if schema_file else None
-    fd, driver_tmp = tempfile.mkstemp(suffix=".py")
+    ctx.paths.tmp.mkdir(parents=True, exist_ok=True)
+    fd, driver_tmp = tempfile.mkstemp(suffix=".py", dir=ctx.paths.tmp)
     with os.fdopen(fd, "w") as fh:
         fh.write(DRIVER_TEMPLATE.format(module=module, schema=schema_rel))
     ctx.out(f"Creating new driver at {driver_tmp}")
