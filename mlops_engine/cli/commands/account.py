@@ -55,11 +55,11 @@ def _table(result: Any) -> list[dict[str, Any]]:
 def _tags(tags: str) -> dict[str, Any]:
     try:
         value = json.loads(tags)
-        if not isinstance(value, dict):
-            raise ValueError
-        return value
     except ValueError:
-        raise CliError("Invalid format provided for tags. Please provide tags in the format '{\"key\": \"value\"}'") from None
+        value = None
+    if not isinstance(value, dict):
+        raise CliError("Invalid format provided for tags. Please provide tags in the format '{\"key\": \"value\"}'")
+    return value
 
 
 def _check_sku(name: str, instances: int) -> None:

@@ -37,7 +37,7 @@ def convert_time(value: Any) -> Any:
     if not isinstance(value, str) or not value:
         return value
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).strftime("%Y-%m-%dT%H:%M:%S")
+        return datetime.fromisoformat(value).strftime("%Y-%m-%dT%H:%M:%S")
     except ValueError:
         return value
 

@@ -8,7 +8,6 @@ engine has one subscription and keeps storage and registry under MLOPS_HOME.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 from typing import Any

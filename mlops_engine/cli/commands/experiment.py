@@ -70,4 +70,3 @@ def submit(ctx: Context, target: str, script: str, script_args: list[str]) -> No
             ctx.out(f"  {name}    (copy it here with: cp {outputs / name} .)")
     if code != 0:
         raise CliError(f"Run {run_id} failed with exit code {code}; see {run_dir / 'driver_log.txt'}.")
-    return None

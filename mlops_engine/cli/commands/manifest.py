@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from pathlib import Path
 from typing import Any
 
 from mlops_engine.cli.commands.common import asset_id, convert_time, pack, pascalize, space_if_empty, upload
@@ -50,7 +51,7 @@ def create_manifest(ctx: Context, name: str, driver_file: str, runtime: str | No
     if verb:
         ctx.out("Uploading pipRequirements file")
     try:
-        req_text = open(requirements).read() if requirements else ""
+        req_text = Path(requirements).read_text() if requirements else ""
     except OSError:
         raise CliError(f"Error resolving pip requirements: no such file or directory {requirements}") from None
     properties["pipRequirements"] = upload(ctx, req_text.encode())
@@ -59,7 +60,7 @@ def create_manifest(ctx: Context, name: str, driver_file: str, runtime: str | No
             ctx.out("Uploading condaEnvFile file")
         if not os.path.isfile(conda_file):
             raise CliError(f"Error resolving conda file: no such file or directory {conda_file}")
-        properties["condaEnvFile"] = upload(ctx, open(conda_file, "rb").read())
+        properties["condaEnvFile"] = upload(ctx, Path(conda_file).read_bytes())
     if model_ids:
         ids = list(model_ids)
     elif model_files:
@@ -81,7 +82,7 @@ def create_manifest(ctx: Context, name: str, driver_file: str, runtime: str | No
         fh.write(DRIVER_TEMPLATE.format(module=module, schema=schema_rel))
     ctx.out(f"Creating new driver at {driver_tmp}")
     try:
-        driver_url = upload(ctx, open(driver_tmp, "rb").read())
+        driver_url = upload(ctx, Path(driver_tmp).read_bytes())
     finally:
         os.unlink(driver_tmp)
     if verb:

@@ -182,14 +182,14 @@ def _local_row(s: dict[str, Any]) -> dict[str, Any]:
 
 def _table(result: Any) -> list[dict[str, Any]]:
     if not isinstance(result, dict) and not all(isinstance(r, dict) and "State" in r for r in result):
-        raise ValueError
+        raise TypeError("rows without State")
     rows = [result] if isinstance(result, dict) else result
     return [{"Name": r["Name"], "Id": r["Id"], "UpdatedAt": convert_time(r["UpdatedAt"]), "State": r["State"]} for r in rows]
 
 
 def _show_table(result: Any) -> list[dict[str, Any]]:
     if not isinstance(result, dict):  # legacy quirk 12.5: `show -n` returns a list the transformer rejects
-        raise ValueError("list")
+        raise TypeError("list")
     return _table(result)
 
 
@@ -217,8 +217,8 @@ def show(ctx: Context, service_id: str | None, service_name: str | None, verb: b
         found = [s for s in _list(ctx, mode) if s["name"] == (service_name or service_id)]
         return [_local_row(s) for s in found] if service_name else (_local_row(found[0]) if found else None)
     if service_name:
-        raw = [_mms_fields(s) for s in pascalize(_list(ctx, mode, service_name))]
-        return raw if verb else ([_summary(s) for s in raw], _show_table)
+        found_raw = [_mms_fields(s) for s in pascalize(_list(ctx, mode, service_name))]
+        return found_raw if verb else ([_summary(s) for s in found_raw], _show_table)
     service = _get_service(ctx, str(service_id), missing_ok=True)
     if service is None:
         return None
