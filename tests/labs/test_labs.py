@@ -353,7 +353,7 @@ def test_normalise_volatile_parts() -> None:
     assert normalise("Creating image......Done.") == normalise("Creating image.Done.")
     assert normalise("Status: Completed (exit code 0, 2.2 s)") == "Status: Completed (exit code 0, <DUR>)"
     assert normalise("RunId: churn_model_1795239140897") == "RunId: <RUNID>"
-    assert normalise("Log: /tmp/pytest-of-x/home/.mlops/runs/a/driver_log.txt") == "Log: <PATH>"
+    assert normalise("Log: /tmp/pytest-of-x/h/.mlops/runs/a/driver_log.txt") == "Log: <PATH>"
     assert normalise("PrimaryKey: cfeb0b2b4aa61ee8aff4ee906a8ed838") == "PrimaryKey: <KEY>"
 
 
