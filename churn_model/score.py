@@ -201,7 +201,7 @@ class CompiledTree:
                 value = row[feature[node]]
                 if value <= threshold[node]:
                     node = child
-                elif value != value:  # NaN
+                elif value != value:  # noqa: PLR0124 -- NaN is the only value unequal to itself
                     node = child if self.l_nan_left[node] else right[node]
                 else:
                     node = right[node]
@@ -229,7 +229,10 @@ class CompiledTree:
         return self.classes[self.class_index_levels(x32)]
 
 
-COMPILED_KINDS: Final = {"gaussian_nb": CompiledGaussianNB, "decision_tree": CompiledTree}
+COMPILED_KINDS: Final[dict[str, type[CompiledGaussianNB | CompiledTree]]] = {
+    "gaussian_nb": CompiledGaussianNB,
+    "decision_tree": CompiledTree,
+}
 
 
 def load_compiled(compiled: Mapping[str, Any]) -> CompiledGaussianNB | CompiledTree:
@@ -237,7 +240,8 @@ def load_compiled(compiled: Mapping[str, Any]) -> CompiledGaussianNB | CompiledT
     kind = compiled.get("kind") if isinstance(compiled, Mapping) else None
     if kind not in COMPILED_KINDS:
         raise ValueError(f"unknown compiled model kind {kind!r}; expected one of {', '.join(COMPILED_KINDS)}")
-    return COMPILED_KINDS[kind](compiled)
+    predictor: CompiledGaussianNB | CompiledTree = COMPILED_KINDS[kind](compiled)
+    return predictor
 
 
 def _records(input_df: Any) -> Sequence[Mapping[str, Any]]:

@@ -172,7 +172,13 @@ class InputConverter:
         cached = self._fast.get(spec.name)
         if cached is None:
             names = [c[0] for c in spec.columns]
-            getter = operator.itemgetter(*names) if len(names) > 1 else (lambda row, n=names[0]: (row[n],))
+            getter: Any
+            if len(names) > 1:
+                getter = operator.itemgetter(*names)
+            elif names:
+                getter = lambda row, n=names[0]: (row[n],)
+            else:
+                getter = lambda row: ()
             bounded = tuple((i, b[0], b[1]) for i, (_, _, b) in enumerate(spec.columns) if b is not None)
             cached = self._fast[spec.name] = (getter, set(), bounded)
         return cached
@@ -184,7 +190,7 @@ class InputConverter:
         records: list[dict[str, Any]] = []
         append = records.append
         ncols = len(columns)
-        getter, valid, bounded = self._fast_rows(spec) if ncols else (None, set(), ())
+        getter, valid, bounded = self._fast_rows(spec)
         for i, row in enumerate(value):
             # Fast path (the hot path of 100-row requests): a row with exactly the schema's keys whose tuple
             # of value types was validated before is accepted as it is -- no per-column loop, no copy.
