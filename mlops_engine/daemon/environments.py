@@ -133,9 +133,10 @@ def _delete(engine: Engine, req: Request) -> Response:
 def remove(engine: Engine, key: str) -> None:
     """Stop and delete the env's services, then the env and its directories."""
     deployments.remove_for_env(engine, key)
+    # directories first: once GET answers 404 nothing of the env is left on disk
+    shutil.rmtree(env_dir(engine, key), ignore_errors=True)
     with engine.db.tx() as conn:
         conn.execute("DELETE FROM environments WHERE key = ?", (key,))
-    shutil.rmtree(env_dir(engine, key), ignore_errors=True)
     log.info("environment %s deleted", key)
 
 
