@@ -101,6 +101,16 @@ def operation_path(location: str | None) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
+def pages(ctx: Context, path: str, error: str) -> list[dict[str, Any]]:
+    """Every item of an MMS list, following `nextLink` pages as the legacy CLI did."""
+    items: list[dict[str, Any]] = []
+    while path:
+        page = ctx.client.call("GET", path, error=error)
+        items.extend(page.get("value", []))
+        path = operation_path(page["nextLink"]) if page.get("nextLink") else ""
+    return items
+
+
 def poll(
     ctx: Context,
     location: str | None,

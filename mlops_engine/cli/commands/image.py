@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_engine.cli import profile
-from mlops_engine.cli.commands.common import convert_time, operation_error, pascalize, poll, space_if_empty
+from mlops_engine.cli.commands.common import (
+    convert_time,
+    operation_error,
+    pages,
+    pascalize,
+    poll,
+    space_if_empty,
+)
 from mlops_engine.cli.commands.manifest import create_manifest
 from mlops_engine.cli.commands.model import NO_ENV
 from mlops_engine.cli.context import Context
@@ -84,7 +91,7 @@ def show(ctx: Context, image_id: str, verb: bool) -> Any:
 
 
 def list_(ctx: Context, verb: bool) -> Any:
-    images = pascalize(ctx.client.call("GET", ctx.mms("/images"), error="Error occurred while attempting to list images.")["value"])
+    images = pascalize(pages(ctx, ctx.mms("/images"), "Error occurred while attempting to list images."))
     return images if verb else ([_row(i) for i in images], _table)
 
 

@@ -7,7 +7,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from mlops_engine.cli.commands.common import asset_id, convert_time, pack, pascalize, space_if_empty, upload
+from mlops_engine.cli.commands.common import (
+    asset_id,
+    convert_time,
+    pack,
+    pages,
+    pascalize,
+    space_if_empty,
+    upload,
+)
 from mlops_engine.cli.commands.model import register_model
 from mlops_engine.cli.context import Context
 from mlops_engine.cli.errors import CliError
@@ -137,7 +145,7 @@ def show(ctx: Context, manifest_id: str, verb: bool) -> Any:
 
 
 def list_(ctx: Context, verb: bool) -> Any:
-    items = pascalize(ctx.client.call("GET", ctx.mms("/manifests"), error="Error occurred while attempting to list manifests.")["value"])
+    items = pascalize(pages(ctx, ctx.mms("/manifests"), "Error occurred while attempting to list manifests."))
     if verb:
         return items
     return [{"Name": m["Name"], "Id": m["Id"], "Version": m["Version"], "CreatedTime": m["CreatedTime"]} for m in items], _list_table

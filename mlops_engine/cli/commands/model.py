@@ -10,8 +10,8 @@ from mlops_engine.cli import profile
 from mlops_engine.cli.commands.common import (
     convert_time,
     is_id,
-    operation_path,
     pack,
+    pages,
     pascalize,
     space_if_empty,
     upload,
@@ -76,15 +76,6 @@ def _list_table(result: Any) -> list[dict[str, Any]]:
             for r in result]
 
 
-def _pages(ctx: Context, path: str, error: str) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    while path:
-        page = ctx.client.call("GET", path, error=error)
-        items.extend(page.get("value", []))
-        path = operation_path(page["nextLink"]) if page.get("nextLink") else ""
-    return items
-
-
 def show(ctx: Context, model: str, tag: str | None, verb: bool) -> Any:
     if is_id(model):
         if verb:
@@ -94,13 +85,13 @@ def show(ctx: Context, model: str, tag: str | None, verb: bool) -> Any:
     if verb:
         ctx.out(f"Model {model} parsed into name")
     query = f"?name={quote(model)}" + (f"&tag={quote(tag)}" if tag else "")
-    models = pascalize(_pages(ctx, ctx.mms("/models" + query), "Error occurred showing model."))
+    models = pascalize(pages(ctx, ctx.mms("/models" + query), "Error occurred showing model."))
     return models if verb else ([_summary(m) for m in models], _show_table)
 
 
 def list_(ctx: Context, tag: str | None, verb: bool) -> Any:
     query = f"?tag={quote(tag)}" if tag else ""
-    models = pascalize(_pages(ctx, ctx.mms("/models" + query), "Error occurred listing models."))
+    models = pascalize(pages(ctx, ctx.mms("/models" + query), "Error occurred listing models."))
     if verb:
         return models
     return [{"Name": m["Name"], "Id": m["Id"], "Version": m["Version"], "CreatedAt": m["CreatedAt"]} for m in models], _list_table

@@ -13,10 +13,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from mlops_engine.cli import profile
-from mlops_engine.cli.commands.common import convert_time, operation_error, pascalize, poll
+from mlops_engine.cli.commands.common import convert_time, operation_error, pages, pascalize, poll
 from mlops_engine.cli.commands.image import compute_resource_id, create_image
 from mlops_engine.cli.commands.manifest import check_runtime
-from mlops_engine.cli.commands.sample import NO_SAMPLE, example_from_swagger, sample_argument
+from mlops_engine.cli.commands.sample import example_from_swagger, sample_argument
 from mlops_engine.cli.context import Context
 from mlops_engine.cli.errors import CliError, HttpError
 
@@ -67,22 +67,33 @@ def _keys(ctx: Context, service_id: str) -> dict[str, str]:
                            error="Error occurred while listing keys for service.")
 
 
+def _http(method: str, url: str, timeout: float, body: bytes | None = None,
+          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """One request to a scoring replica (not the daemon): status, headers, body."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)
+    try:
+        conn.request(method, parts.path, body=body, headers=headers or {})
+        resp = conn.getresponse()
+        return resp.status, dict(resp.getheaders()), resp.read()
+    finally:
+        conn.close()
+
+
+def _swagger_example(url: str) -> Any:
+    """definitions.ServiceInput.example of a service's swagger, or None when unavailable."""
+    try:
+        status, _, body = _http("GET", url, timeout=2)
+        return example_from_swagger(json.loads(body)) if status == 200 else None
+    except (OSError, ValueError):
+        return None
+
+
 def _sample(ctx: Context, service: dict[str, Any], verb: bool) -> str:
     url = service.get("swaggerUri") or ""
     if verb:
         ctx.out(f"[Debug] Fetching sample data from swagger endpoint: {url}")
-    try:
-        parts = urlsplit(url)
-        conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=2)
-        conn.request("GET", parts.path)
-        resp = conn.getresponse()
-        body = resp.read()
-        conn.close()
-        if resp.status != 200:
-            return NO_SAMPLE
-        return sample_argument(example_from_swagger(json.loads(body)))
-    except (OSError, ValueError):
-        return NO_SAMPLE
+    return sample_argument(_swagger_example(url))
 
 
 def _mode(ctx: Context) -> str:
@@ -130,9 +141,11 @@ def create(ctx: Context, service_name: str, autoscale_enabled: str | None, autos
                                 conda_file=conda_file, model_ids=[], model_files=model_files or [])
     if verb:
         ctx.out("Starting service create")
-    payload = {"imageId": image_id, "name": service_name, **{k: v for k, v in options.items() if k in ("numReplicas", "appInsightsEnabled", "dataCollection")},
-               "computeResource": {"id": compute, "type": "Cluster" if mode == "cluster" else "Local"},
-               **{k: v for k, v in options.items() if k not in ("numReplicas", "appInsightsEnabled", "dataCollection")}}
+    # key order is the legacy CLI's (it shows in the -v payload line)
+    payload: dict[str, Any] = {"imageId": image_id, "name": service_name}
+    payload.update({k: options[k] for k in ("numReplicas", "appInsightsEnabled", "dataCollection") if k in options})
+    payload["computeResource"] = {"id": compute, "type": "Cluster" if mode == "cluster" else "Local"}
+    payload.update({k: v for k, v in options.items() if k not in payload})
     if verb:
         ctx.out(f"Sending the following payload to {ctx.mms_url('/services')}\n{payload}")
     resp = ctx.client.request("POST", ctx.mms("/services"), payload)
@@ -195,7 +208,7 @@ def _show_table(result: Any) -> list[dict[str, Any]]:
 
 def _list(ctx: Context, mode: str, name: str | None = None) -> list[dict[str, Any]]:
     query = "?computeType=" + ("Cluster" if mode == "cluster" else "Local") + (f"&serviceName={quote(name)}" if name else "")
-    return ctx.client.call("GET", ctx.mms("/services" + query), error="Error occurred while attempting to list services.")["value"]
+    return pages(ctx, ctx.mms("/services" + query), "Error occurred while attempting to list services.")
 
 
 def list_(ctx: Context, verb: bool) -> Any:
@@ -274,17 +287,6 @@ def delete(ctx: Context, service_id: str, verb: bool) -> None:
         raise HttpError(f"Error occurred while attempting to delete service {service_id}.", resp.status, resp.headers, resp.body)
 
 
-def _post(url: str, data: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=20)
-    try:
-        conn.request("POST", parts.path, body=data, headers=headers)
-        resp = conn.getresponse()
-        return resp.status, dict(resp.getheaders()), resp.read()
-    finally:
-        conn.close()
-
-
 def run(ctx: Context, service_id: str, input_data: str, verb: bool) -> None:
     mode = _mode(ctx)
     if verb:
@@ -310,11 +312,7 @@ def run(ctx: Context, service_id: str, input_data: str, verb: bool) -> None:
         # The legacy CLI posted the shell-quoted sample string itself, which schema'd services reject
         # (quirk 12.14); we post the sample's JSON.
         ctx.out("No input data specified. Checking for sample data.")
-        example = None
-        try:
-            example = example_from_swagger(json.loads(_fetch(service.get("swaggerUri", ""))))
-        except (OSError, ValueError):
-            pass
+        example = _swagger_example(service.get("swaggerUri", ""))
         if example is None:
             raise CliError("No sample data found for this service: pass the input with -d.")
         ctx.out(f"Using sample data: {sample_argument(example)}")
@@ -324,7 +322,7 @@ def run(ctx: Context, service_id: str, input_data: str, verb: bool) -> None:
         ctx.out(f"[Debug] Input data type is {type(input_data)}")
     url = service.get("scoringUri", "")
     try:
-        status, resp_headers, body = _post(url, input_data.encode(), headers)
+        status, resp_headers, body = _http("POST", url, 20, input_data.encode(), headers)
     except OSError:
         if mode == "local":
             ctx.out("[Local mode] Error connecting to container. Please try recreating your local service.")
@@ -338,16 +336,6 @@ def run(ctx: Context, service_id: str, input_data: str, verb: bool) -> None:
     # The answer is printed as the service sent it (what curl shows). The legacy CLI printed the Python
     # repr of the decoded JSON, which for the legacy service's doubly encoded strings looked the same.
     ctx.out(body.decode(errors="replace").rstrip("\n"))
-
-
-def _fetch(url: str) -> bytes:
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=5)
-    try:
-        conn.request("GET", parts.path)
-        return conn.getresponse().read()
-    finally:
-        conn.close()
 
 
 def keys(ctx: Context, service_id: str, key: str | None, regen: bool, verb: bool) -> None:
