@@ -8,34 +8,26 @@ import logging
 import signal
 import sys
 import threading
-from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
 from ..paths import Paths
 from .app import Daemon
 from .engine import serving_python
-from .unavailable import UnavailableSupervisor
+from .work.supervision import SupervisorFactory, process_supervisor
 
 log = logging.getLogger("mlops_engine.daemon")
 
 
-def _real_supervisor() -> Any:
-    from ..supervisor import Supervisor
-
-    try:
-        return Supervisor(python=serving_python())
-    except NotImplementedError:
-        log.error("mlops_engine.supervisor.Supervisor is not implemented yet: services cannot run")
-        return UnavailableSupervisor("the service supervisor is not implemented yet")
-
-
-def _load_factory(spec: str | None) -> Callable[[], Any]:
+def load_factory(spec: str | None) -> SupervisorFactory:
+    """The real supervisor, or for tests the `module:callable` named by --supervisor-factory."""
     if not spec:
-        return _real_supervisor
+        return process_supervisor(serving_python())
     module_name, _, attr = spec.partition(":")
-    factory: Callable[[], Any] = getattr(importlib.import_module(module_name), attr)
-    return factory
+    factory = getattr(importlib.import_module(module_name), attr)
+    if not callable(factory):
+        raise TypeError(f"--supervisor-factory {spec}: {attr} is not callable")
+    checked: SupervisorFactory = factory
+    return checked
 
 
 def _setup_logging(paths: Paths, verbose: bool) -> None:
@@ -57,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = Paths.default()
     paths.ensure()
     _setup_logging(paths, args.verbose)
-    daemon = Daemon(paths, _load_factory(args.supervisor_factory))
+    daemon = Daemon(paths, load_factory(args.supervisor_factory))
 
     def _on_signal(signum: int, frame: FrameType | None) -> None:
         log.info("signal %d received", signum)

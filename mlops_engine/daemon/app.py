@@ -6,106 +6,33 @@ import json
 import logging
 import os
 import secrets
-import shutil
-import signal
 import threading
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
 
 from ..paths import Paths
-from . import accounts, artifacts, deployments, environments, images, manifests, models, operations, services
-from .common import Response
 from .engine import Engine
-from .server import EngineHTTPServer, Request, Router, route
-
-if TYPE_CHECKING:
-    from ..supervisor import Supervisor
+from .ids import now_iso
+from .jsonvalue import JSON
+from .routes import resource_routes
+from .server import EngineHTTPServer, Limits, Request, Response, Route, Router, route
+from .store.files import clean_tmp, write_atomic, write_json_atomic
+from .work import builds, deployments, operations, provisioning
+from .work.orphans import reap_orphan_replicas
+from .work.supervision import Supervisor, SupervisorFactory
 
 log = logging.getLogger(__name__)
 
 
 def ensure_token(paths: Paths) -> str:
     """Read daemon/token, creating it (64 hex, mode 0600) if missing."""
-    path = paths.token_file
     try:
-        token = path.read_text().strip()
+        token = paths.token_file.read_text().strip()
         if len(token) == 64:
             return token
     except FileNotFoundError:
         pass
     token = secrets.token_hex(32)
-    tmp = paths.tmp / f"token-{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(token)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    write_atomic(paths.token_file, token.encode(), paths.tmp, mode=0o600)
     return token
-
-
-def write_json_atomic(paths: Paths, target: os.PathLike[str] | str, data: dict[str, Any]) -> None:
-    """tmp file in Paths.tmp, fsync, os.replace."""
-    tmp = paths.tmp / f"{os.path.basename(target)}.{os.getpid()}.tmp"
-    with open(tmp, "w") as out:
-        json.dump(data, out)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, target)
-
-
-def clean_tmp(paths: Paths) -> None:
-    """Staging left by a crash (half-built images, partial uploads) is discarded at start."""
-    for entry in paths.tmp.iterdir():
-        if entry.is_dir() and not entry.is_symlink():
-            _make_writable(entry)
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            entry.unlink(missing_ok=True)
-
-
-def reap_orphan_replicas(paths: Paths, timeout: float = 5.0) -> list[int]:
-    """Kill replicas a previous daemon of this home left behind (it was killed; we are their only parent).
-
-    A replica busy in the user's init() when its daemon died cannot see its control pipe close, and it
-    still holds the service's listening socket, so the new daemon could not re-bind the port.
-    """
-    marker = str(paths.images).encode() + b"/"
-    found: list[int] = []
-    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if not entry.isdigit() or int(entry) == os.getpid():
-            continue
-        try:
-            with open(f"/proc/{entry}/cmdline", "rb") as fh:
-                cmd = fh.read().split(b"\0")
-        except OSError:
-            continue
-        if b"mlops_engine.replica" in cmd and any(arg.startswith(marker) for arg in cmd):
-            try:
-                os.kill(int(entry), signal.SIGKILL)
-                found.append(int(entry))
-            except OSError:
-                pass
-    deadline = time.monotonic() + timeout
-    for pid in found:
-        while time.monotonic() < deadline and os.path.exists(f"/proc/{pid}"):
-            try:  # not our child: only /proc tells when it is gone (zombies of init are reaped quickly)
-                with open(f"/proc/{pid}/stat") as fh:
-                    if fh.read().split(") ")[-1].startswith("Z"):
-                        break
-            except OSError:
-                break
-            time.sleep(0.01)
-    if found:
-        log.warning("killed %d replica(s) left by a previous daemon: %s", len(found), found)
-    return found
-
-
-def _make_writable(root: os.PathLike[str]) -> None:
-    for dirpath, _dirs, _files in os.walk(root):
-        os.chmod(dirpath, 0o700)
 
 
 def _candidate_ports(paths: Paths) -> list[int]:
@@ -118,47 +45,48 @@ def _candidate_ports(paths: Paths) -> list[int]:
         return [0]
 
 
+def _supervisor(factory: SupervisorFactory) -> Supervisor:
+    supervisor = factory()
+    if not isinstance(supervisor, Supervisor):
+        missing = [m for m in ("start", "deploy", "set_keys", "stop", "status", "shutdown") if not hasattr(supervisor, m)]
+        raise TypeError(f"the supervisor factory returned {type(supervisor).__name__}, which lacks {', '.join(missing)}")
+    return supervisor
+
+
 class Daemon:
     """One running daemon: `serve()` blocks until POST /shutdown or `stop()`."""
 
-    def __init__(self, paths: Paths, supervisor_factory: Callable[[], Supervisor]) -> None:
+    def __init__(self, paths: Paths, supervisor_factory: SupervisorFactory, limits: Limits | None = None) -> None:
         self.paths = paths
         paths.ensure()
         self.token = ensure_token(paths)
-        clean_tmp(paths)
+        clean_tmp(paths.tmp)
         reap_orphan_replicas(paths)
-        self.engine = Engine.open(paths, supervisor_factory())
-        self.server = self._bind()
+        self.engine = Engine.open(paths, _supervisor(supervisor_factory))
+        self.server = self._bind(limits or Limits())
         self.engine.port = self.server.server_address[1]
-        self._stopped = threading.Event()
 
-    def _bind(self) -> EngineHTTPServer:
+    def _bind(self, limits: Limits) -> EngineHTTPServer:
         router = Router(self._routes())
         ports = _candidate_ports(self.paths)
         for port in ports:
             try:
-                return EngineHTTPServer(("127.0.0.1", port), router, self.token)
+                return EngineHTTPServer(("127.0.0.1", port), router, self.token, limits)
             except OSError:
                 if port == ports[-1]:
                     raise
                 log.info("port %d is busy, trying the next candidate", port)
         raise AssertionError("unreachable")
 
-    def _routes(self) -> list[Any]:
-        e = self.engine
-        table = [
-            route("GET", "/info", self._info),
-            route("POST", "/shutdown", self._shutdown),
-        ]
-        for module in (accounts, artifacts, environments, models, manifests, images, services, operations):
-            table.extend(module.routes(e))
-        return table
+    def _routes(self) -> list[Route]:
+        return [route("GET", "/info", self._info), route("POST", "/shutdown", self._shutdown)] + resource_routes(
+            self.engine
+        )
 
     def _info(self, req: Request) -> Response:
         e = self.engine
         return Response(
-            200,
-            {"subscriptionId": e.subscription_id, "version": e.version, "pid": os.getpid(), "port": e.port},
+            200, {"subscriptionId": e.subscription_id, "version": e.version, "pid": os.getpid(), "port": e.port}
         )
 
     def _shutdown(self, req: Request) -> Response:
@@ -167,29 +95,30 @@ class Daemon:
 
         return Response(202, {}, after=_later)
 
+    def recover(self) -> None:
+        """Settle what a previous daemon left unfinished (operations, builds, updates, environments)."""
+        operations.recover(self.engine)
+        builds.recover(self.engine)
+        deployments.recover(self.engine)
+        provisioning.recover(self.engine)
+
     def serve(self) -> None:
         """Recover interrupted work, publish daemon.json, serve until stopped."""
-        operations.recover(self.engine)
-        images.recover(self.engine)
-        environments.recover(self.engine)
-        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        info = {
+        self.recover()
+        info: dict[str, JSON] = {
             "pid": os.getpid(),
             "port": self.engine.port,
             "version": self.engine.version,
-            "started": started,
+            "started": now_iso(),
         }
-        write_json_atomic(self.paths, self.paths.daemon_info, info)
-        log.info(
-            "daemon %s listening on 127.0.0.1:%d (pid %d)", self.engine.version, self.engine.port, os.getpid()
-        )
+        write_json_atomic(self.paths.daemon_info, info, self.paths.tmp)
+        log.info("daemon %s listening on 127.0.0.1:%d (pid %d)", self.engine.version, self.engine.port, os.getpid())
         threading.Thread(target=deployments.restore, args=(self.engine,), name="restore", daemon=True).start()
         try:
             self.server.serve_forever(poll_interval=0.2)
         finally:
             # daemon.json is kept: its port is reused at the next start (the CLI re-checks /info).
             self.server.server_close()
-            self._stopped.set()
 
     def stop(self) -> None:
         """Stop replicas (desired state is kept), then the HTTP server."""
@@ -203,3 +132,4 @@ class Daemon:
             log.exception("supervisor shutdown failed")
         self.engine.workers.shutdown(wait=False, cancel_futures=True)
         self.server.shutdown()
+

@@ -1,4 +1,4 @@
-"""The daemon's shared context: paths, state, artifact store, supervisor and worker pool."""
+"""The daemon's shared context: paths, state, artifact store, supervisor, workers and per-service locks."""
 
 from __future__ import annotations
 
@@ -8,20 +8,16 @@ import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..paths import Paths
-from .common import ApiError
-from .db import Database
-from .store import ArtifactStore
-
-if TYPE_CHECKING:
-    from ..supervisor import Supervisor
-
-SUB_PATTERN = r"/subscriptions/(?P<sub>[^/]+)"
-RG_PATTERN = r"/(?i:resourceGroups)/(?P<rg>[^/]+)"
-MMS_BASE = r"/api" + SUB_PATTERN + RG_PATTERN + r"/accounts/(?P<acct>[^/]+)"
+from .errors import ApiError
+from .store import accounts
+from .store.artifacts import ArtifactStore
+from .store.database import Database
+from .store.records import scope_key
+from .work.locks import KeyedLocks
+from .work.supervision import Supervisor
 
 
 def serving_python() -> str:
@@ -30,8 +26,8 @@ def serving_python() -> str:
 
 
 @dataclass(frozen=True)
-class Account:
-    """The MMS account a request is scoped to."""
+class AccountScope:
+    """The MMS account a request addresses, with the casing of its URL."""
 
     key: str
     sub: str
@@ -48,37 +44,35 @@ class Engine:
 
     paths: Paths
     db: Database
-    store: ArtifactStore
+    artifacts: ArtifactStore
     supervisor: Supervisor
     subscription_id: str
+    python: str = field(default_factory=serving_python)
     version: str = __version__
     port: int = 0
     workers: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "mlops-worker"))
     stopping: threading.Event = field(default_factory=threading.Event)
-    extra: dict[str, Any] = field(default_factory=dict)
+    service_locks: KeyedLocks = field(default_factory=KeyedLocks)
 
     @classmethod
     def open(cls, paths: Paths, supervisor: Supervisor) -> Engine:
         db = Database(paths.state_db)
-        sub = db.meta("subscription_id", lambda: uuid.uuid4())
+        sub = db.meta("subscription_id", lambda: str(uuid.uuid4()))
         return cls(paths, db, ArtifactStore(paths), supervisor, sub)
 
     def check_sub(self, sub: str) -> None:
         if sub != self.subscription_id:
             raise ApiError(404, "SubscriptionNotFound", f"The subscription '{sub}' could not be found.")
 
-    def account(self, params: dict[str, str]) -> Account:
+    def account(self, sub: str, rg: str, name: str) -> AccountScope:
         """The account named by an MMS path (404 AccountNotFound if it does not exist)."""
-        self.check_sub(params["sub"])
-        key = f"{params['rg'].lower()}/{params['acct'].lower()}"
-        row = self.db.one("SELECT doc FROM accounts WHERE key = ?", (key,))
-        if row is None:
+        self.check_sub(sub)
+        key = scope_key(rg, name)
+        if not accounts.exists(self.db, key):
             raise ApiError(
-                404,
-                "AccountNotFound",
-                f"Model management account {params['acct']} not found in resource group {params['rg']}.",
+                404, "AccountNotFound", f"Model management account {name} not found in resource group {rg}."
             )
-        return Account(key, params["sub"], params["rg"], params["acct"])
+        return AccountScope(key, sub, rg, name)
 
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"

@@ -1,4 +1,8 @@
-"""HTTP layer: ThreadingHTTPServer, bearer auth, a regex route table and the MMS response headers."""
+"""HTTP layer: ThreadingHTTPServer, bearer auth, a regex route table, body limits and the MMS headers.
+
+Every response carries `Server`, `Date`, `Content-Type`, `x-ms-client-request-id`, `Content-Length` in
+that order (docs/engine-api.md §2); every error body is rendered by `errors.render_error`.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,28 @@ import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from io import BufferedIOBase
+from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
 from .. import __version__
-from .common import ApiError, Response, bad_request
+from .errors import ApiError, ErrorInfo, bad_request, render_error
+from .jsonvalue import JSON, JSONObject
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("mlops_engine.daemon.access")
 
-MAX_JSON_BODY = 64 << 20
+JSON_TYPE: Final = "application/json; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Request limits of one server (JSON bodies are read into memory; artifacts stream to disk)."""
+
+    max_json_body: int = 64 << 20
+    max_artifact: int = 4 << 30
 
 
 @dataclass
@@ -29,8 +44,9 @@ class Request:
     method: str
     path: str
     query: dict[str, str]
-    headers: Any
-    handler: BaseHTTPRequestHandler
+    headers: Message
+    stream: BufferedIOBase
+    limits: Limits
     params: dict[str, str] = field(default_factory=dict)
     _body: bytes | None = None
 
@@ -41,25 +57,57 @@ class Request:
         except ValueError as exc:
             raise bad_request("Invalid Content-Length header.") from exc
 
+    @property
+    def consumed(self) -> bool:
+        return self._body is not None
+
+    def mark_consumed(self) -> None:
+        """The handler read the body from `stream` itself."""
+        self._body = b""
+
     def body(self) -> bytes:
         if self._body is None:
-            if self.length > MAX_JSON_BODY:
-                raise ApiError(413, "PayloadTooLarge", f"Request body larger than {MAX_JSON_BODY} bytes.")
-            self._body = self.handler.rfile.read(self.length) if self.length else b""
+            limit = self.limits.max_json_body
+            if self.length > limit:
+                raise ApiError(413, "PayloadTooLarge", f"Request body larger than {limit} bytes.")
+            self._body = self.stream.read(self.length) if self.length else b""
         return self._body
 
-    def json(self) -> dict[str, Any]:
+    def json(self) -> JSONObject:
         """The body as a JSON object (400 with a clear message otherwise)."""
         raw = self.body()
         if not raw.strip():
             raise bad_request("The request body is empty; a JSON object is required.")
         try:
-            value = json.loads(raw)
+            value: JSON = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise bad_request(f"The request body is not valid JSON: {exc}") from exc
         if not isinstance(value, dict):
             raise bad_request("The request body must be a JSON object.")
         return value
+
+
+@dataclass
+class Response:
+    """What a route handler returns; `raw` is sent as is, otherwise `body` is JSON-encoded."""
+
+    status: int = 200
+    body: JSON = None
+    raw: bytes | None = None
+    content_type: str = JSON_TYPE
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    after: Callable[[], None] | None = None  # run once the response has been sent
+
+    def payload(self) -> bytes:
+        if self.raw is not None:
+            return self.raw
+        if self.body is None:
+            return b""
+        return json.dumps(self.body).encode()
+
+
+def error_response(info: ErrorInfo) -> Response:
+    return Response(info.status, raw=render_error(info))
 
 
 Handler = Callable[[Request], Response]
@@ -96,9 +144,7 @@ class Router:
             request.params = {k: v for k, v in match.groupdict().items() if v is not None}
             return r.handler(request)
         if allowed:
-            raise ApiError(
-                405, "MethodNotAllowed", f"Method {request.method} is not allowed on {request.path}."
-            )
+            raise ApiError(405, "MethodNotAllowed", f"Method {request.method} is not allowed on {request.path}.")
         raise ApiError(404, "NotFound", f"No resource at {request.path}.")
 
 
@@ -106,9 +152,10 @@ class EngineHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], router: Router, token: str) -> None:
+    def __init__(self, address: tuple[str, int], router: Router, token: str, limits: Limits | None = None) -> None:
         self.router = router
         self.token = token
+        self.limits = limits or Limits()
         super().__init__(address, _RequestHandler)
 
 
@@ -121,7 +168,7 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: Any) -> None:  # the stdlib's signature
         access_log.debug("%s %s", self.address_string(), format % args)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
@@ -131,23 +178,23 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         split = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
-        request = Request(self.command, split.path, query, self.headers, self)
+        limits = self.server.limits
+        request = Request(self.command, split.path, query, self.headers, self.rfile, limits)
         try:
             self._authorize()
             response = self.server.router.dispatch(request)
         except ApiError as err:
-            response = Response(err.status, raw=err.body())
+            response = error_response(err.info)
         except Exception:
             log.exception("unhandled error in %s %s", self.command, split.path)
-            internal = ApiError(500, "InternalServerError", "Internal server error; see daemon.log.")
-            response = Response(500, raw=internal.body())
+            response = error_response(ErrorInfo(500, "InternalServerError", "Internal server error; see daemon.log."))
         # Drain an unread body so the keep-alive connection stays usable.
-        if request._body is None and self.command in ("POST", "PUT", "PATCH"):
+        if not request.consumed and self.command in ("POST", "PUT", "PATCH"):
             try:
                 length = request.length
             except ApiError:
                 length = 0
-            if 0 < length <= MAX_JSON_BODY:
+            if 0 < length <= limits.max_json_body:
                 self.rfile.read(length)
             elif length:
                 self.close_connection = True
@@ -158,12 +205,8 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _authorize(self) -> None:
         header = self.headers.get("Authorization", "")
         scheme, _, supplied = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(
-            supplied.strip().encode(), self.server.token.encode()
-        ):
-            raise ApiError(
-                401, "Unauthorized", "Missing or invalid bearer token; read it from the daemon token file."
-            )
+        if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), self.server.token.encode()):
+            raise ApiError(401, "Unauthorized", "Missing or invalid bearer token; read it from the daemon token file.")
 
     def _send(self, response: Response) -> None:
         payload = response.payload()

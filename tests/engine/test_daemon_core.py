@@ -137,18 +137,12 @@ def test_crash_recovery_cleans_staging_and_fails_interrupted_work(tmp_path):
     (staging / "app" / "half.py").write_text("x")
     os.chmod(staging / "app", 0o555)
     (d.home / "tmp" / "artifact-partial").write_bytes(b"half")
-    op = {
-        "id": "op-1",
-        "operationType": "Image",
-        "state": "Running",
-        "createdTime": "2026-01-01T00:00:00.000000Z",
-        "endTime": None,
-        "resourceLocation": d.mms() + "/images/img-1",
-    }
     conn = sqlite3.connect(d.home / "state.db")
     with conn:
         conn.execute(
-            "INSERT INTO operations (id, account, doc) VALUES (?, ?, ?)", ("op-1", "rg1/acct", json.dumps(op))
+            "INSERT INTO operations (id, account, type, state, created_time, end_time, resource_location) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            ("op-1", "rg1/acct", "Image", "Running", "2026-01-01T00:00:00.000000Z", None, d.mms() + "/images/img-1"),
         )
     conn.close()
     d.start()

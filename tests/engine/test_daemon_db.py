@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mlops_engine.daemon.db import MIGRATIONS, Database
+from mlops_engine.daemon.store.database import Database
+from mlops_engine.daemon.store.migrations import MIGRATIONS
 
 
 def test_schema_version_and_reopen(tmp_path):

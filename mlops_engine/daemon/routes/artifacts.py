@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-from .common import ApiError, Response, bad_request
-from .engine import Engine
-from .server import Request, Route, route
-from .store import URL_PREFIX
-
-MAX_ARTIFACT = 4 << 30
+from ..engine import Engine
+from ..errors import ApiError, bad_request
+from ..server import Request, Response, Route, route
+from ..store.artifacts import URL_PREFIX
+from .common import bind
 
 
 def _post(engine: Engine, req: Request) -> Response:
-    length = req.length
-    if length > MAX_ARTIFACT:
-        raise ApiError(413, "PayloadTooLarge", f"Artifacts are limited to {MAX_ARTIFACT} bytes.")
+    limit = req.limits.max_artifact
+    if req.length > limit:
+        raise ApiError(413, "PayloadTooLarge", f"Artifacts are limited to {limit} bytes.")
     if "Content-Length" not in req.headers:
         raise ApiError(411, "LengthRequired", "POST /artifacts needs a Content-Length header.")
+    req.mark_consumed()  # the store reads the body from the stream
     try:
-        digest, size = engine.store.put_stream(req.handler.rfile, length)  # type: ignore[arg-type]
+        digest, size = engine.artifacts.put_stream(req.stream, req.length)
     except EOFError as exc:
         raise bad_request(str(exc)) from exc
-    req._body = b""  # consumed by the store
     return Response(201, {"sha256": digest, "url": URL_PREFIX + digest, "size": size})
 
 
 def _get(engine: Engine, req: Request) -> Response:
     try:
-        path = engine.store.path_for(req.params["hex"])
+        path = engine.artifacts.path_for(req.params["hex"])
     except ValueError as exc:
         raise bad_request(str(exc)) from exc
     if not path.is_file():
@@ -36,6 +35,6 @@ def _get(engine: Engine, req: Request) -> Response:
 
 def routes(engine: Engine) -> list[Route]:
     return [
-        route("POST", "/artifacts", lambda req: _post(engine, req)),
-        route("GET", "/artifacts/sha256/(?P<hex>[^/]+)", lambda req: _get(engine, req)),
+        route("POST", "/artifacts", bind(engine, _post)),
+        route("GET", "/artifacts/sha256/(?P<hex>[^/]+)", bind(engine, _get)),
     ]

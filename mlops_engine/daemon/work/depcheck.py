@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass
-from typing import Any
 
 import yaml
 
@@ -97,7 +96,7 @@ def _conda_spec(spec: str) -> str | None:
 
 def conda_lines(text: str) -> list[str]:
     """Requirement strings from a conda env file: conda dependencies and the pip sub-list, minus python/pip."""
-    data: Any = yaml.safe_load(text) or {}
+    data: object = yaml.safe_load(text) or {}
     if not isinstance(data, dict):
         raise TypeError("the conda file is not a YAML mapping")
     deps = data.get("dependencies") or []
@@ -110,7 +109,8 @@ def conda_lines(text: str) -> list[str]:
             if spec:
                 reqs.append(spec)
         elif isinstance(dep, dict):
-            reqs.extend(pip_lines("\n".join(str(x) for x in dep.get("pip") or []))[0])
+            pip = dep.get("pip") or []
+            reqs.extend(pip_lines("\n".join(str(x) for x in (pip if isinstance(pip, list) else [])))[0])
     return reqs
 
 

@@ -1,0 +1,1 @@
+"""The work layer: operations, image builds, environment provisioning and service deployments."""
