@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from .. import __version__
 from ..paths import Paths
 from .errors import ApiError
+from .rendercache import RenderCache
 from .store import accounts
 from .store.artifacts import ArtifactStore
 from .store.database import Database
@@ -53,6 +54,7 @@ class Engine:
     workers: ThreadPoolExecutor = field(default_factory=lambda: ThreadPoolExecutor(8, "mlops-worker"))
     stopping: threading.Event = field(default_factory=threading.Event)
     service_locks: KeyedLocks = field(default_factory=KeyedLocks)
+    model_texts: RenderCache = field(default_factory=RenderCache)
 
     @classmethod
     def open(cls, paths: Paths, supervisor: Supervisor) -> Engine:

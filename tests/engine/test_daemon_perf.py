@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import statistics
 import time
@@ -18,21 +17,16 @@ def _bulk_models(d, count: int) -> None:
     conn = sqlite3.connect(d.home / "state.db")
     rows = []
     for i in range(count):
-        mid = uuid.uuid4().hex
-        doc = {
-            "id": mid,
-            "name": f"m{i % 100}",
-            "version": i // 100 + 1,
-            "tags": ["bulk"],
-            "description": "",
-            "url": "artifact://sha256/" + "0" * 64,
-            "mimeType": "application/json",
-            "unpack": True,
-            "createdAt": "2026-01-01T00:00:00.000000Z",
-        }
-        rows.append((mid, "rg1/acct", doc["name"], doc["version"], json.dumps(doc)))
+        rows.append(
+            (uuid.uuid4().hex, "rg1/acct", f"m{i % 100}", i // 100 + 1, '["bulk"]', "",
+             "artifact://sha256/" + "0" * 64, "application/json", 1, "2026-01-01T00:00:00.000000Z")
+        )  # fmt: skip
     with conn:
-        conn.executemany("INSERT INTO models (id, account, name, version, doc) VALUES (?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO models (id, account, name, version, tags, description, url, mime_type, unpack, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
     conn.close()
 
 

@@ -30,9 +30,16 @@ def next_version(conn: sqlite3.Connection, table: Literal["models", "manifests",
     return int(row[0] or 0) + 1
 
 
-def _model(row: Row) -> Model:
+def _model(row: Row, tag_lists: dict[str, tuple[str, ...]] | None = None) -> Model:
+    """A model row; `tag_lists` memoizes decoded tags across the rows of one list (they repeat)."""
     mid, account, name, version, tags, description, url, mime, unpack, created = cast(_ModelRow, row)
-    return Model(mid, account, name, version, decode_strings(tags), description, url, mime, bool(unpack), created)
+    if tag_lists is None:
+        decoded = decode_strings(tags)
+    elif (decoded_or_none := tag_lists.get(tags)) is None:
+        decoded = tag_lists[tags] = decode_strings(tags)
+    else:
+        decoded = decoded_or_none
+    return Model(mid, account, name, version, decoded, description, url, mime, bool(unpack), created)
 
 
 def insert_model(conn: sqlite3.Connection, m: Model) -> None:
@@ -50,9 +57,19 @@ def get_model(db: Database, model_id: str, account: str | None = None) -> Model 
 
 def list_models(db: Database, account: str, name: str | None = None) -> list[Model]:
     if name is not None:
-        sql = f"SELECT {_MODEL} FROM models WHERE account = ? AND name = ? ORDER BY version"
-        return [_model(r) for r in db.all(sql, (account, name))]
-    return [_model(r) for r in db.all(f"SELECT {_MODEL} FROM models WHERE account = ? ORDER BY seq", (account,))]
+        rows = db.all(f"SELECT {_MODEL} FROM models WHERE account = ? AND name = ? ORDER BY version", (account, name))
+    else:
+        rows = db.all(f"SELECT {_MODEL} FROM models WHERE account = ? ORDER BY seq", (account,))
+    tag_lists: dict[str, tuple[str, ...]] = {}
+    return [_model(r, tag_lists) for r in rows]
+
+
+def model_ids(db: Database, account: str, name: str | None = None) -> list[str]:
+    """The ids `list_models` would return, in the same order."""
+    if name is not None:
+        sql, params = "SELECT id FROM models WHERE account = ? AND name = ? ORDER BY version", (account, name)
+        return [str(r[0]) for r in db.all(sql, params)]
+    return [str(r[0]) for r in db.all("SELECT id FROM models WHERE account = ? ORDER BY seq", (account,))]
 
 
 def models_by_id(db: Database, ids: Iterable[str]) -> list[Model]:
