@@ -249,7 +249,7 @@ def _services(conn: sqlite3.Connection) -> None:
         data, scaler, reservation = doc.obj("dataCollection"), doc.obj("autoScaler"), doc.obj("containerResourceReservation")
         enabled = scaler.opt_flag("autoscaleEnabled")
         conn.execute(
-            "INSERT INTO services VALUES (" + ", ".join("?" * 30) + ")",
+            "INSERT INTO services VALUES (" + ", ".join("?" * 29) + ")",
             (*values[:6], doc.obj("computeResource").text("id"), *values[6:], doc.text("state"), doc.text("createdAt"),
              doc.text("updatedAt"), doc.number("numReplicas", 1), int(bool(doc.get("appInsightsEnabled"))),
              int(bool(data.get("storageEnabled"))), int(bool(data.get("eventHubEnabled"))),
