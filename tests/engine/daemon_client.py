@@ -214,9 +214,10 @@ def make_image(
     conda: str | None = None,
     driver: bytes = DRIVER,
     schema: bytes | None = b'{"input": {}}',
+    account: tuple[str, str] = ("rg1", "acct"),
 ) -> tuple[dict, dict]:
-    """Register a model, create a manifest and build an image; returns (operation, image)."""
-    base = d.mms()
+    """Register a model, create a manifest and build an image in `account` (rg, name); returns (operation, image)."""
+    base = d.mms(*account)
     model_url = d.upload(targz({"model.pkl": b"MODEL"}))
     model = d.request(
         "POST",
