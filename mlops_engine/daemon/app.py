@@ -48,15 +48,23 @@ def _candidate_ports(paths: Paths) -> list[int]:
 def _supervisor(factory: SupervisorFactory) -> Supervisor:
     supervisor = factory()
     if not isinstance(supervisor, Supervisor):
-        missing = [m for m in ("start", "deploy", "set_keys", "stop", "status", "shutdown") if not hasattr(supervisor, m)]
-        raise TypeError(f"the supervisor factory returned {type(supervisor).__name__}, which lacks {', '.join(missing)}")
+        missing = [
+            m
+            for m in ("start", "deploy", "set_keys", "stop", "status", "shutdown")
+            if not hasattr(supervisor, m)
+        ]
+        raise TypeError(
+            f"the supervisor factory returned {type(supervisor).__name__}, which lacks {', '.join(missing)}"
+        )
     return supervisor
 
 
 class Daemon:
     """One running daemon: `serve()` blocks until POST /shutdown or `stop()`."""
 
-    def __init__(self, paths: Paths, supervisor_factory: SupervisorFactory, limits: Limits | None = None) -> None:
+    def __init__(
+        self, paths: Paths, supervisor_factory: SupervisorFactory, limits: Limits | None = None
+    ) -> None:
         self.paths = paths
         paths.ensure()
         self.token = ensure_token(paths)
@@ -79,14 +87,16 @@ class Daemon:
         raise AssertionError("unreachable")
 
     def _routes(self) -> list[Route]:
-        return [route("GET", "/info", self._info), route("POST", "/shutdown", self._shutdown)] + resource_routes(
-            self.engine
-        )
+        return [
+            route("GET", "/info", self._info),
+            route("POST", "/shutdown", self._shutdown),
+        ] + resource_routes(self.engine)
 
     def _info(self, req: Request) -> Response:
         e = self.engine
         return Response(
-            200, {"subscriptionId": e.subscription_id, "version": e.version, "pid": os.getpid(), "port": e.port}
+            200,
+            {"subscriptionId": e.subscription_id, "version": e.version, "pid": os.getpid(), "port": e.port},
         )
 
     def _shutdown(self, req: Request) -> Response:
@@ -112,7 +122,9 @@ class Daemon:
             "started": now_iso(),
         }
         write_json_atomic(self.paths.daemon_info, info, self.paths.tmp)
-        log.info("daemon %s listening on 127.0.0.1:%d (pid %d)", self.engine.version, self.engine.port, os.getpid())
+        log.info(
+            "daemon %s listening on 127.0.0.1:%d (pid %d)", self.engine.version, self.engine.port, os.getpid()
+        )
         threading.Thread(target=deployments.restore, args=(self.engine,), name="restore", daemon=True).start()
         try:
             self.server.serve_forever(poll_interval=0.2)
@@ -132,4 +144,3 @@ class Daemon:
             log.exception("supervisor shutdown failed")
         self.engine.workers.shutdown(wait=False, cancel_futures=True)
         self.server.shutdown()
-

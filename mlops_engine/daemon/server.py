@@ -144,7 +144,9 @@ class Router:
             request.params = {k: v for k, v in match.groupdict().items() if v is not None}
             return r.handler(request)
         if allowed:
-            raise ApiError(405, "MethodNotAllowed", f"Method {request.method} is not allowed on {request.path}.")
+            raise ApiError(
+                405, "MethodNotAllowed", f"Method {request.method} is not allowed on {request.path}."
+            )
         raise ApiError(404, "NotFound", f"No resource at {request.path}.")
 
 
@@ -152,7 +154,9 @@ class EngineHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], router: Router, token: str, limits: Limits | None = None) -> None:
+    def __init__(
+        self, address: tuple[str, int], router: Router, token: str, limits: Limits | None = None
+    ) -> None:
         self.router = router
         self.token = token
         self.limits = limits or Limits()
@@ -187,7 +191,9 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response = error_response(err.info)
         except Exception:
             log.exception("unhandled error in %s %s", self.command, split.path)
-            response = error_response(ErrorInfo(500, "InternalServerError", "Internal server error; see daemon.log."))
+            response = error_response(
+                ErrorInfo(500, "InternalServerError", "Internal server error; see daemon.log.")
+            )
         # Drain an unread body so the keep-alive connection stays usable.
         if not request.consumed and self.command in ("POST", "PUT", "PATCH"):
             try:
@@ -205,8 +211,12 @@ class _RequestHandler(BaseHTTPRequestHandler):
     def _authorize(self) -> None:
         header = self.headers.get("Authorization", "")
         scheme, _, supplied = header.partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), self.server.token.encode()):
-            raise ApiError(401, "Unauthorized", "Missing or invalid bearer token; read it from the daemon token file.")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(
+            supplied.strip().encode(), self.server.token.encode()
+        ):
+            raise ApiError(
+                401, "Unauthorized", "Missing or invalid bearer token; read it from the daemon token file."
+            )
 
     def _send(self, response: Response) -> None:
         payload = response.payload()

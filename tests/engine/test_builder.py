@@ -48,7 +48,9 @@ class Kit:
         models = ()
         if model is not None:
             url = self.url(targz({"model.pkl": model}))
-            models = (Model("m" * 32, "rg/acct", "model.pkl", 3, (), None, url, "application/json", True, "t0"),)
+            models = (
+                Model("m" * 32, "rg/acct", "model.pkl", 3, (), None, url, "application/json", True, "t0"),
+            )
         if assets is None:
             assets = (
                 Asset("driver", self.url(driver), "application/x-python", None),
@@ -59,7 +61,9 @@ class Kit:
             "Python", self.url(pip.encode()) if pip is not None else None,
             self.url(conda.encode()) if conda is not None else None, "t1",
         )  # fmt: skip
-        image = Image("img-1", "rg/acct", "churnimage", 4, None, None, "2026-01-01T00:00:00.000000Z", "Running", "man-1")
+        image = Image(
+            "img-1", "rg/acct", "churnimage", 4, None, None, "2026-01-01T00:00:00.000000Z", "Running", "man-1"
+        )
         return BuildRequest(image, manifest, models)
 
     def failure(self, request: BuildRequest) -> str:
@@ -121,7 +125,9 @@ def test_single_py_is_the_driver_when_the_wrapper_names_none(kit: Kit):
 def test_plain_model_file_is_copied_under_its_name(kit: Kit):
     url = kit.url(b"RAW")
     request = kit.request()
-    model = Model("p" * 32, "rg/acct", "weights.bin", 1, (), None, url, "application/octet-stream", False, "t")
+    model = Model(
+        "p" * 32, "rg/acct", "weights.bin", 1, (), None, url, "application/octet-stream", False, "t"
+    )
     bundle = kit.builder.build(BuildRequest(request.image, request.manifest, (model,)))
     assert (bundle / "app" / "weights.bin").read_bytes() == b"RAW"
 
@@ -165,7 +171,9 @@ def test_runtime_provided_options_and_markers_pass(kit: Kit):
 
 
 def test_conda_file(kit: Kit):
-    conda = "dependencies:\n  - python=3.11\n  - pip\n  - packaging\n  - pip:\n    - no-such-distribution-xyz\n"
+    conda = (
+        "dependencies:\n  - python=3.11\n  - pip\n  - packaging\n  - pip:\n    - no-such-distribution-xyz\n"
+    )
     assert "'no-such-distribution-xyz' is not installed" in kit.failure(kit.request(pip=None, conda=conda))
 
 
@@ -174,7 +182,10 @@ def test_unparsable_conda_file(kit: Kit):
 
 
 def test_archives_must_be_tar_and_stay_inside_app(kit: Kit, tmp_path: Path):
-    not_tar = (Asset("driver", kit.url(DRIVER), None, None), Asset("dep1", kit.url(b"plain bytes"), None, True))
+    not_tar = (
+        Asset("driver", kit.url(DRIVER), None, None),
+        Asset("dep1", kit.url(b"plain bytes"), None, True),
+    )
     assert "asset dep1 is not a valid tar.gz archive" in kit.failure(kit.request(assets=not_tar))
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -182,8 +193,13 @@ def test_archives_must_be_tar_and_stay_inside_app(kit: Kit, tmp_path: Path):
         info.size = len(SCORE)
         tar.addfile(info, io.BytesIO(SCORE))
     other = Kit(tmp_path / "second")
-    escaping = (Asset("driver", other.url(DRIVER), None, None), Asset("dep1", other.url(buf.getvalue()), None, True))
-    assert "asset dep1 is not a valid tar.gz archive or could not be unpacked" in other.failure(other.request(assets=escaping))
+    escaping = (
+        Asset("driver", other.url(DRIVER), None, None),
+        Asset("dep1", other.url(buf.getvalue()), None, True),
+    )
+    assert "asset dep1 is not a valid tar.gz archive or could not be unpacked" in other.failure(
+        other.request(assets=escaping)
+    )
     assert not (other.paths.tmp.parent / "escape.py").exists()
 
 

@@ -142,7 +142,15 @@ def test_crash_recovery_cleans_staging_and_fails_interrupted_work(tmp_path):
         conn.execute(
             "INSERT INTO operations (id, account, type, state, created_time, end_time, resource_location) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            ("op-1", "rg1/acct", "Image", "Running", "2026-01-01T00:00:00.000000Z", None, d.mms() + "/images/img-1"),
+            (
+                "op-1",
+                "rg1/acct",
+                "Image",
+                "Running",
+                "2026-01-01T00:00:00.000000Z",
+                None,
+                d.mms() + "/images/img-1",
+            ),
         )
     conn.close()
     d.start()

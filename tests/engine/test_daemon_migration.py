@@ -35,6 +35,10 @@ def _without_live(value):
     return value
 
 
+def _all_serving(listing) -> bool:
+    return all(s["liveImageId"] for s in listing["value"] if s["state"] == "Succeeded")
+
+
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
     return [row[1] for row in conn.execute(f"PRAGMA table_info({table})")]
 
@@ -103,11 +107,8 @@ def test_v1_home_answers_as_the_previous_daemon(tmp_path):
             assert reply.status == 200, (path, reply.text)
             expected = json.loads(json.dumps(expected).replace("127.0.0.1:{PORT}", f"127.0.0.1:{d.port}"))
             got = _without_live(reply.json())
-            if path.endswith("/services"):  # restored by the new daemon: wait until it is serving again
-                got = _without_live(
-                    d.wait_for(lambda p=path: d.get(p).json(), lambda v: all(s["liveImageId"] for s in v["value"]
-                               if s["state"] == "Succeeded"))  # fmt: skip
-                )
+            if path.endswith("/services"):  # restored by the new daemon: wait until it serves again
+                got = _without_live(d.wait_for(lambda p=path: d.get(p).json(), _all_serving))
             assert json.dumps(got) == json.dumps(_without_live(expected)), path
         interrupted = d.get(d.mms() + "/operations/9f0c2b1e-0000-4000-8000-000000000001").json()
         assert interrupted["state"] == "Failed"

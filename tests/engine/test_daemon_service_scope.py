@@ -73,7 +73,9 @@ def test_local_names_are_per_home_cluster_names_per_account(scoped):
     other = d.wait_op(_create(d, two, "myservice", image2, "env1", "Cluster").header("Operation-Location"))
     assert other["state"] == "Succeeded"
     assert [s["name"] for s in d.get(one + "/services?computeType=Cluster").json()["value"]] == ["myservice"]
-    assert len(d.get(one + "/services?serviceName=myservice").json()["value"]) == 2  # its cluster + the local one
+    assert (
+        len(d.get(one + "/services?serviceName=myservice").json()["value"]) == 2
+    )  # its cluster + the local one
 
     # the local service can be deleted from the other account, after which the name is free everywhere
     assert d.request("DELETE", two + "/services/myservice").status == 200

@@ -141,7 +141,9 @@ def engine(tmp_path: Path, monkeypatch):
 def test_body_limits_are_per_server(engine: Engine):
     server = _Server(engine, Limits(max_json_body=64, max_artifact=16))
     try:
-        status, body = server.send("PUT", f"/subscriptions/{engine.subscription_id}/resourceGroups/rg", b" " * 65)
+        status, body = server.send(
+            "PUT", f"/subscriptions/{engine.subscription_id}/resourceGroups/rg", b" " * 65
+        )
         assert (status, body) == (
             413,
             b'{"code": "PayloadTooLarge", "statusCode": 413, "message": "Request body larger than 64 bytes."}',
@@ -199,7 +201,9 @@ def test_engine_through_its_router_leaves_no_service_lock(engine: Engine):
     assert api.call("PUT", f"{envs}/env1", env)[0] == 201
     api.until(f"{envs}/env1", lambda e: e["properties"]["provisioningState"] == "Succeeded")
     url = engine.artifacts.put_bytes
-    model = api.call("POST", f"{api.mms}/models", {"name": "m", "url": url(targz({"model.pkl": b"M"})), "unpack": True})[1]
+    model = api.call(
+        "POST", f"{api.mms}/models", {"name": "m", "url": url(targz({"model.pkl": b"M"})), "unpack": True}
+    )[1]
     manifest = {
         "name": "man",
         "modelIds": [model["id"]],
@@ -218,7 +222,10 @@ def test_engine_through_its_router_leaves_no_service_lock(engine: Engine):
     op = api.operation(api.call("POST", f"{api.mms}/services", body)[2])
     assert op["state"] == "Succeeded", op
     sid = op["resourceLocation"].rsplit("/", 1)[1]
-    assert api.operation(api.call("PUT", f"{api.mms}/services/{sid}", {"numReplicas": 2})[2])["state"] == "Succeeded"
+    assert (
+        api.operation(api.call("PUT", f"{api.mms}/services/{sid}", {"numReplicas": 2})[2])["state"]
+        == "Succeeded"
+    )
     assert api.call("GET", f"{api.mms}/services/{sid}")[1]["numReplicas"] == 2
     assert api.call("POST", f"{api.mms}/services/{sid}/regenerateKeys", {"keyType": "Primary"})[0] == 200
     assert api.call("DELETE", f"{api.mms}/services/{sid}")[0] == 200

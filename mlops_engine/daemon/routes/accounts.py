@@ -72,7 +72,9 @@ def _rg(engine: Engine, req: Request, status: int = 200) -> Response:
     engine.check_sub(req.params["sub"])
     group = store.get_resource_group(engine.db, req.params["rg"])
     if group is None:
-        raise ApiError(404, "ResourceGroupNotFound", f"Resource group '{req.params['rg']}' could not be found.")
+        raise ApiError(
+            404, "ResourceGroupNotFound", f"Resource group '{req.params['rg']}' could not be found."
+        )
     return Response(status, {"name": group.name, "location": group.location})
 
 
@@ -95,7 +97,9 @@ def _put_account(engine: Engine, req: Request) -> Response:
             account = replace(existing, sku_name=sku[0], sku_capacity=sku[1], tags=tags,
                               description=description, modified_on=now)  # fmt: skip
         else:
-            account = Account(scope_key(rg, name), rg, name, location, tags, sku[0], sku[1], description, now, now)
+            account = Account(
+                scope_key(rg, name), rg, name, location, tags, sku[0], sku[1], description, now, now
+            )
         store.save(conn, account)
     return Response(200 if existing else 201, account_json(engine, account))
 

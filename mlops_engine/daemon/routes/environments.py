@@ -39,7 +39,11 @@ def environment_json(engine: Engine, e: Environment) -> JSON:
             "orchestratorType": "Kubernetes",
             "orchestratorProperties": {"servicePrincipal": {"clientId": e.acs.client_id}},
             "systemServices": [
-                {"systemServiceType": "ScoringFrontEnd", "publicIpAddress": "127.0.0.1", "version": e.acs.system_version}
+                {
+                    "systemServiceType": "ScoringFrontEnd",
+                    "publicIpAddress": "127.0.0.1",
+                    "version": e.acs.system_version,
+                }
             ],
             "masterCount": e.acs.master_count,
             "agentCount": e.acs.agent_count,
@@ -75,7 +79,11 @@ def credentials_json(engine: Engine, e: Environment, c: Credentials) -> JSON:
             f"  name: {e.name}\ncurrent-context: {e.name}\nusers:\n- name: {e.name}-admin\n"
             f"  user: {{token: {c.kube_token}}}\n"
         )
-        service = {"acsKubeConfig": kubeconfig, "imagePullSecretName": f"acr-{e.name}", "servicePrincipalConfiguration": None}
+        service = {
+            "acsKubeConfig": kubeconfig,
+            "imagePullSecretName": f"acr-{e.name}",
+            "servicePrincipalConfiguration": None,
+        }
     return {
         "storageAccount": {
             "resourceId": f"{base}/Microsoft.Storage/storageAccounts/mlcrpstg{e.suffix}",
@@ -119,7 +127,9 @@ def parse_create(body: JSONObject) -> EnvironmentCreate:
             agent_count=_int_in(cs.get("agentCount"), 2, range(1, 101), "agentCount (must be 1-100)"),
             agent_vm_size=str(vm_size or "Standard_D3_v2"),
         )
-    return EnvironmentCreate(location, cluster_type, opt_str(props, "description"), str_map(body, "tags"), acs)
+    return EnvironmentCreate(
+        location, cluster_type, opt_str(props, "description"), str_map(body, "tags"), acs
+    )
 
 
 def _put(engine: Engine, req: Request) -> Response:
@@ -161,7 +171,9 @@ def _list_keys(engine: Engine, req: Request) -> Response:
     creds = store.get_credentials(engine.db, env.key)
     if creds is None:
         raise ApiError(
-            409, "Conflict", f"Environment {env.name} is {env.state}; keys exist once provisioning has succeeded."
+            409,
+            "Conflict",
+            f"Environment {env.name} is {env.state}; keys exist once provisioning has succeeded.",
         )
     return Response(200, credentials_json(engine, env, creds))
 

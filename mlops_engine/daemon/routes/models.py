@@ -53,7 +53,9 @@ def _register(engine: Engine, req: Request) -> Response:
     mime_type = opt_str(body, "mimeType") or "application/octet-stream"
     with engine.db.tx() as conn:
         version = registry.next_version(conn, "models", scope.key, name)
-        model = Model(new_model_id(), scope.key, name, version, tags, description, url, mime_type, unpack, now_iso())
+        model = Model(
+            new_model_id(), scope.key, name, version, tags, description, url, mime_type, unpack, now_iso()
+        )
         registry.insert_model(conn, model)
     return Response(200, model_json(model))
 
@@ -62,7 +64,9 @@ def _list(engine: Engine, req: Request) -> Response:
     scope = scope_of(engine, req)
     name, tag = req.query.get("name"), req.query.get("tag")
     if tag is not None:
-        return listed([model_json(m) for m in registry.list_models(engine.db, scope.key, name) if tag in m.tags])
+        return listed(
+            [model_json(m) for m in registry.list_models(engine.db, scope.key, name) if tag in m.tags]
+        )
     # Models are immutable: their rendered text is reused (rendercache.py); the body is what
     # json.dumps({"value": [...]}) gives, byte for byte.
     ids = registry.model_ids(engine.db, scope.key, name)

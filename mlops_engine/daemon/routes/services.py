@@ -40,7 +40,9 @@ def service_json(engine: Engine, s: Service) -> JSON:
         )
         if v is not None
     }
-    reservation = {k: v for k, v in (("cpu", st.reservation.cpu), ("memory", st.reservation.memory)) if v is not None}
+    reservation = {
+        k: v for k, v in (("cpu", st.reservation.cpu), ("memory", st.reservation.memory)) if v is not None
+    }
     uri = s.scoring_uri()
     try:
         status = engine.supervisor.status(s.id)
@@ -98,7 +100,9 @@ def parse_settings(body: JSONObject) -> SettingsPatch:
             target_utilization=opt_int(scaler, "targetUtilization", minimum=0),
             refresh_period_seconds=opt_int(scaler, "refreshPeriodInSeconds", minimum=0),
         ),
-        reservation=None if reservation is None else Reservation(opt_str(reservation, "cpu"), opt_str(reservation, "memory")),
+        reservation=None
+        if reservation is None
+        else Reservation(opt_str(reservation, "cpu"), opt_str(reservation, "memory")),
         max_concurrent_requests=opt_int(body, "maxConcurrentRequestsPerContainer", minimum=1),
         max_concurrent_given="maxConcurrentRequestsPerContainer" in body,
     )
@@ -117,7 +121,9 @@ def parse_create(body: JSONObject) -> deployments.ServiceCreate:
     compute = opt_object(body, "computeResource")
     compute_id = compute.get("id") if compute else None
     if compute is None or not isinstance(compute_id, str):
-        raise bad_request('Missing or invalid field \'computeResource\': {"id", "type": "Cluster"|"Local"} is required.')
+        raise bad_request(
+            'Missing or invalid field \'computeResource\': {"id", "type": "Cluster"|"Local"} is required.'
+        )
     ctype = str(compute.get("type") or "Cluster")
     if ctype not in ("Cluster", "Local"):
         raise bad_request(f"Invalid computeResource.type {ctype!r}; possible values: Cluster, Local.")
@@ -125,7 +131,9 @@ def parse_create(body: JSONObject) -> deployments.ServiceCreate:
     if len(parts) < 8 or parts[2].lower() != "resourcegroups":
         raise bad_request(f"Invalid compute resource id {compute_id!r}.")
     mode: ServiceMode = "cluster" if ctype == "Cluster" else "local"
-    return deployments.ServiceCreate(name, image_id, compute_id, env_key_of(parts[3], parts[-1]), mode, parse_settings(body))
+    return deployments.ServiceCreate(
+        name, image_id, compute_id, env_key_of(parts[3], parts[-1]), mode, parse_settings(body)
+    )
 
 
 def _create(engine: Engine, req: Request) -> Response:
@@ -166,7 +174,11 @@ def _delete(engine: Engine, req: Request) -> Response:
 
 def _list(engine: Engine, req: Request) -> Response:
     services = store.visible_to(engine.db, scope_of(engine, req).key)
-    name, ctype, image_id = req.query.get("serviceName"), req.query.get("computeType"), req.query.get("imageId")
+    name, ctype, image_id = (
+        req.query.get("serviceName"),
+        req.query.get("computeType"),
+        req.query.get("imageId"),
+    )
     if name is not None:
         services = [s for s in services if s.name == name]
     if ctype is not None:

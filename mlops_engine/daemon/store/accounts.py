@@ -9,20 +9,28 @@ from .codec import decode_tags, encode_tags
 from .database import Database, Row
 from .records import Account, ResourceGroup
 
-_COLUMNS: Final = "key, rg, name, location, tags, sku_name, sku_capacity, description, created_on, modified_on"
+_COLUMNS: Final = (
+    "key, rg, name, location, tags, sku_name, sku_capacity, description, created_on, modified_on"
+)
 _AccountRow = tuple[str, str, str, str, str, str, int, str | None, str, str]
 
 
 def _account(row: Row) -> Account:
-    key, rg, name, location, tags, sku_name, sku_capacity, description, created, modified = cast(_AccountRow, row)
-    return Account(key, rg, name, location, decode_tags(tags), sku_name, sku_capacity, description, created, modified)
+    key, rg, name, location, tags, sku_name, sku_capacity, description, created, modified = cast(
+        _AccountRow, row
+    )
+    return Account(
+        key, rg, name, location, decode_tags(tags), sku_name, sku_capacity, description, created, modified
+    )
 
 
 def ensure_resource_group(conn: sqlite3.Connection, name: str, location: str) -> bool:
     """Create the resource group if missing (inside the caller's transaction); True if it was created."""
     if conn.execute("SELECT 1 FROM resource_groups WHERE key = ?", (name.lower(),)).fetchone():
         return False
-    conn.execute("INSERT INTO resource_groups (key, name, location) VALUES (?, ?, ?)", (name.lower(), name, location))
+    conn.execute(
+        "INSERT INTO resource_groups (key, name, location) VALUES (?, ?, ?)", (name.lower(), name, location)
+    )
     return True
 
 
@@ -58,7 +66,9 @@ def save(conn: sqlite3.Connection, account: Account) -> None:
         (*values, a.key),
     ).rowcount
     if not updated:
-        conn.execute(f"INSERT INTO accounts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (a.key, *values))
+        conn.execute(
+            f"INSERT INTO accounts ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (a.key, *values)
+        )
 
 
 def delete(conn: sqlite3.Connection, key: str) -> bool:

@@ -38,7 +38,9 @@ def decode_tags(text: str) -> dict[str, str]:
 
 
 def encode_assets(assets: tuple[Asset, ...]) -> str:
-    return json.dumps([{"id": a.id, "url": a.url, "mime_type": a.mime_type, "unpack": a.unpack} for a in assets])
+    return json.dumps(
+        [{"id": a.id, "url": a.url, "mime_type": a.mime_type, "unpack": a.unpack} for a in assets]
+    )
 
 
 def decode_assets(text: str) -> tuple[Asset, ...]:
@@ -60,7 +62,9 @@ def encode_error(error: ErrorInfo | None) -> str | None:
     if error is None:
         return None
     details = [{"code": d.code, "message": d.message} for d in error.details]
-    return json.dumps({"status": error.status, "code": error.code, "message": error.message, "details": details})
+    return json.dumps(
+        {"status": error.status, "code": error.code, "message": error.message, "details": details}
+    )
 
 
 def decode_error(text: str | None) -> ErrorInfo | None:

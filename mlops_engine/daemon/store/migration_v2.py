@@ -175,7 +175,9 @@ def _environments(conn: sqlite3.Connection) -> None:
         acs = props.obj("containerService")
         versions = [_Doc(s, "systemService").text("version") for s in acs.items("systemServices")]
         errors = [_Doc(e, "provisioningErrors").obj("error") for e in props.items("provisioningErrors")]
-        detail = _Doc(errors[0].items("details")[0], "detail") if errors and errors[0].items("details") else None
+        detail = (
+            _Doc(errors[0].items("details")[0], "detail") if errors and errors[0].items("details") else None
+        )
         probe = _load(serving, f"environment {key} serving") if serving else None
         conn.execute(
             "INSERT INTO environments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -190,7 +192,11 @@ def _environments(conn: sqlite3.Connection) -> None:
         )  # fmt: skip
         if secrets:
             creds = _load(secrets, f"environment {key} credentials")
-            storage, registry, insights = creds.obj("storageAccount"), creds.obj("containerRegistry"), creds.obj("appInsights")
+            storage, registry, insights = (
+                creds.obj("storageAccount"),
+                creds.obj("containerRegistry"),
+                creds.obj("appInsights"),
+            )
             kube = creds.obj("containerService").opt_text("acsKubeConfig")
             token = re.search(r"token: (\w+)", kube) if kube else None
             conn.execute(
@@ -219,7 +225,12 @@ def _manifests(conn: sqlite3.Connection) -> None:
         runtime = doc.obj("targetRuntime")
         props = runtime.obj("properties")
         encoded = [
-            {"id": a.text("id"), "url": a.text("url"), "mime_type": a.opt_text("mimeType"), "unpack": a.opt_flag("unpack")}
+            {
+                "id": a.text("id"),
+                "url": a.text("url"),
+                "mime_type": a.opt_text("mimeType"),
+                "unpack": a.opt_flag("unpack"),
+            }
             for a in assets
         ]
         conn.execute(
@@ -246,7 +257,11 @@ def _services(conn: sqlite3.Connection) -> None:
     columns = "seq, id, account, name, mode, env_id, port, image_id, target_image_id, desired, primary_key, secondary_key"
     for *values, text in conn.execute(f"SELECT {columns}, doc FROM services_v1").fetchall():
         doc = _load(text, f"service {values[1]}")
-        data, scaler, reservation = doc.obj("dataCollection"), doc.obj("autoScaler"), doc.obj("containerResourceReservation")
+        data, scaler, reservation = (
+            doc.obj("dataCollection"),
+            doc.obj("autoScaler"),
+            doc.obj("containerResourceReservation"),
+        )
         enabled = scaler.opt_flag("autoscaleEnabled")
         conn.execute(
             "INSERT INTO services VALUES (" + ", ".join("?" * 29) + ")",

@@ -24,9 +24,13 @@ _ManifestRow = tuple[str, str, str, int, str | None, str, str, str, str, str, st
 _ImageRow = tuple[str, str, str, int, str | None, str | None, str, str, str, str | None]
 
 
-def next_version(conn: sqlite3.Connection, table: Literal["models", "manifests", "images"], account: str, name: str) -> int:
+def next_version(
+    conn: sqlite3.Connection, table: Literal["models", "manifests", "images"], account: str, name: str
+) -> int:
     """Previous max version for (account, name) + 1, answered from the (account, name, version) index."""
-    row = conn.execute(f"SELECT MAX(version) FROM {table} WHERE account = ? AND name = ?", (account, name)).fetchone()
+    row = conn.execute(
+        f"SELECT MAX(version) FROM {table} WHERE account = ? AND name = ?", (account, name)
+    ).fetchone()
     return int(row[0] or 0) + 1
 
 
@@ -57,7 +61,9 @@ def get_model(db: Database, model_id: str, account: str | None = None) -> Model 
 
 def list_models(db: Database, account: str, name: str | None = None) -> list[Model]:
     if name is not None:
-        rows = db.all(f"SELECT {_MODEL} FROM models WHERE account = ? AND name = ? ORDER BY version", (account, name))
+        rows = db.all(
+            f"SELECT {_MODEL} FROM models WHERE account = ? AND name = ? ORDER BY version", (account, name)
+        )
     else:
         rows = db.all(f"SELECT {_MODEL} FROM models WHERE account = ? ORDER BY seq", (account,))
     tag_lists: dict[str, tuple[str, ...]] = {}
@@ -105,7 +111,9 @@ def list_manifests(db: Database, account: str) -> list[Manifest]:
 
 
 def _image(row: Row) -> Image:
-    iid, account, name, version, description, compute, created, state, manifest_id, error = cast(_ImageRow, row)
+    iid, account, name, version, description, compute, created, state, manifest_id, error = cast(
+        _ImageRow, row
+    )
     return Image(iid, account, name, version, description, compute, created, cast(WorkState, state), manifest_id,
                  decode_error(error))  # fmt: skip
 
@@ -124,7 +132,9 @@ def get_image(db: Database, image_id: str, account: str | None = None) -> Image 
 
 
 def list_images(db: Database, account: str) -> list[Image]:
-    return [_image(r) for r in db.all(f"SELECT {_IMAGE} FROM images WHERE account = ? ORDER BY seq", (account,))]
+    return [
+        _image(r) for r in db.all(f"SELECT {_IMAGE} FROM images WHERE account = ? ORDER BY seq", (account,))
+    ]
 
 
 def unfinished_images(db: Database) -> list[Image]:
@@ -134,7 +144,9 @@ def unfinished_images(db: Database) -> list[Image]:
 
 def set_image_state(db: Database, image_id: str, state: WorkState, error: ErrorInfo | None = None) -> None:
     with db.tx() as conn:
-        conn.execute("UPDATE images SET state = ?, error = ? WHERE id = ?", (state, encode_error(error), image_id))
+        conn.execute(
+            "UPDATE images SET state = ?, error = ? WHERE id = ?", (state, encode_error(error), image_id)
+        )
 
 
 def _by_id(columns: str, table: str, rid: str, account: str | None) -> tuple[str, Params]:

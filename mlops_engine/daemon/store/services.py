@@ -47,7 +47,9 @@ def _service(row: Row) -> Service:
         num_replicas=replicas,
         app_insights_enabled=bool(insights),
         data_collection=DataCollection(bool(storage), bool(event_hub)),
-        autoscaler=AutoScaler(None if scale is None else bool(scale), scale_min, scale_max, utilization, refresh),
+        autoscaler=AutoScaler(
+            None if scale is None else bool(scale), scale_min, scale_max, utilization, refresh
+        ),
         reservation=Reservation(cpu, memory),
         max_concurrent_requests=concurrent,
     )
@@ -109,7 +111,9 @@ def to_restore(db: Database) -> list[Service]:
 def name_taken(db: Database, account: str, name: str, mode: ServiceMode, service_id: str) -> Service | None:
     """The service a new one called `name` would clash with (same id, or same name in the same scope)."""
     if mode == "cluster":
-        found = _select(db, "id = ? OR (name = ? AND mode = 'cluster' AND account = ?)", (service_id, name, account))
+        found = _select(
+            db, "id = ? OR (name = ? AND mode = 'cluster' AND account = ?)", (service_id, name, account)
+        )
     else:
         found = _select(db, "id = ? OR (name = ? AND mode = 'local')", (service_id, name))
     return found[0] if found else None
@@ -118,8 +122,12 @@ def name_taken(db: Database, account: str, name: str, mode: ServiceMode, service
 def reset_targets(db: Database) -> int:
     """Point every service's update target back at its last good image; how many changed."""
     with db.tx() as conn:
-        return conn.execute("UPDATE services SET target_image_id = image_id WHERE target_image_id != image_id").rowcount
+        return conn.execute(
+            "UPDATE services SET target_image_id = image_id WHERE target_image_id != image_id"
+        ).rowcount
 
 
 def _select(db: Database, where: str, params: Params) -> list[Service]:
-    return [_service(r) for r in db.all(f"SELECT {_COLUMNS} FROM services WHERE {where} ORDER BY seq", params)]
+    return [
+        _service(r) for r in db.all(f"SELECT {_COLUMNS} FROM services WHERE {where} ORDER BY seq", params)
+    ]

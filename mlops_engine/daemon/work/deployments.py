@@ -80,7 +80,9 @@ def create(engine: Engine, scope: AccountScope, request: ServiceCreate) -> Opera
     if env.state != "Succeeded":
         raise bad_request(f"Environment {env.name} is not ready: provisioningState {env.state}.")
     cluster = request.mode == "cluster"
-    service_id = f"{request.name}.{env.name}-{secrets.token_hex(4)}.{env.location}" if cluster else request.name
+    service_id = (
+        f"{request.name}.{env.name}-{secrets.token_hex(4)}.{env.location}" if cluster else request.name
+    )
     now = now_iso()
     service = Service(
         id=service_id,
@@ -106,18 +108,25 @@ def create(engine: Engine, scope: AccountScope, request: ServiceCreate) -> Opera
             raise conflict(_clash_message(existing, request.name))
         store.insert(conn, service)
         op = operations.new(conn, scope, "Service", f"services/{service_id}")
-    operations.run(engine, op.id, lambda: _start_new(engine, service_id), lambda e: settle(engine, service_id, e))
+    operations.run(
+        engine, op.id, lambda: _start_new(engine, service_id), lambda e: settle(engine, service_id, e)
+    )
     return op
 
 
-def update(engine: Engine, scope: AccountScope, service: Service, image_id: str, patch: SettingsPatch) -> Operation:
+def update(
+    engine: Engine, scope: AccountScope, service: Service, image_id: str, patch: SettingsPatch
+) -> Operation:
     """Record the target image, then swap to it with the patched settings in an operation."""
     image = ready_image(engine, scope, image_id)
     with engine.db.tx() as conn:  # desired state first: a crash now restores the last good image
         store.save(conn, replace(service, target_image_id=image.id))
         op = operations.new(conn, scope, "Service", f"services/{service.id}")
     operations.run(
-        engine, op.id, lambda: _apply_update(engine, service.id, image, patch), lambda e: settle(engine, service.id, e)
+        engine,
+        op.id,
+        lambda: _apply_update(engine, service.id, image, patch),
+        lambda e: settle(engine, service.id, e),
     )
     return op
 
@@ -158,7 +167,9 @@ def _start_new(engine: Engine, service_id: str) -> None:
         if service is None or service.desired != "running":
             raise ApiError(409, "Conflict", f"Service {service_id} was deleted during its creation.")
         _save(engine, replace(service, state="Running"))
-        result = _supervise(engine.supervisor.start, spec(engine, service, service.image_id, service.settings))
+        result = _supervise(
+            engine.supervisor.start, spec(engine, service, service.image_id, service.settings)
+        )
         service = replace(service, updated_at=now_iso())
         if result.ok:
             _save(engine, replace(service, state="Succeeded", error=None, port=result.port))
@@ -168,7 +179,9 @@ def _start_new(engine: Engine, service_id: str) -> None:
             engine.supervisor.stop(service_id)
         except Exception:
             log.exception("stopping service %s failed", service_id)
-        failed = replace(service, state="Failed", error=error, desired="failed", port=result.port or service.port)
+        failed = replace(
+            service, state="Failed", error=error, desired="failed", port=result.port or service.port
+        )
         _save(engine, failed)
         raise ApiError.of(error)
 
@@ -266,13 +279,17 @@ def restore(engine: Engine) -> None:
         with engine.service_locks.hold(service.id):
             if service.state in ("NotStarted", "Running"):
                 service = replace(service, state="Succeeded" if service.port else "Failed")
-            result = _supervise(engine.supervisor.start, spec(engine, service, service.image_id, service.settings))
+            result = _supervise(
+                engine.supervisor.start, spec(engine, service, service.image_id, service.settings)
+            )
             if result.ok:
                 service = replace(service, state="Succeeded", error=None)
             else:
                 log.error("could not restore service %s: %s", service.id, result.error)
                 service = replace(service, state="Failed", error=crash_error(result.error, result.log_tail))
-            _save(engine, replace(service, target_image_id=service.image_id, port=result.port or service.port))
+            _save(
+                engine, replace(service, target_image_id=service.image_id, port=result.port or service.port)
+            )
         log.info("service %s restored: %s", service.id, "ok" if result.ok else "failed")
 
 

@@ -23,7 +23,9 @@ RESTARTED = internal_error(
 
 def new(conn: sqlite3.Connection, scope: AccountScope, kind: OperationType, resource_path: str) -> Operation:
     """Insert a NotStarted operation inside the caller's transaction (e.g. `images/<id>`)."""
-    op = Operation(new_guid(), scope.key, kind, "NotStarted", now_iso(), None, f"{scope.base()}/{resource_path}")
+    op = Operation(
+        new_guid(), scope.key, kind, "NotStarted", now_iso(), None, f"{scope.base()}/{resource_path}"
+    )
     store.insert(conn, op)
     return op
 
@@ -41,7 +43,10 @@ def run(engine: Engine, op_id: str, body: Callable[[], None], on_error: Callable
             log.exception("operation %s crashed", op_id)
             _fail(
                 ErrorInfo(
-                    500, "InternalServerError", f"Internal error: {exc}", (ErrorDetail("InternalError", repr(exc)),)
+                    500,
+                    "InternalServerError",
+                    f"Internal error: {exc}",
+                    (ErrorDetail("InternalError", repr(exc)),),
                 )
             )
         else:

@@ -134,7 +134,9 @@ def _credentials(env: Environment) -> Credentials:
 
 def _fail(engine: Engine, key: str, code: str, message: str) -> None:
     log.warning("environment %s failed: %s: %s", key, code, message)
-    store.update(engine.db, key, lambda e: replace(e, state="Failed", failure_code=code, failure_message=message))
+    store.update(
+        engine.db, key, lambda e: replace(e, state="Failed", failure_code=code, failure_message=message)
+    )
 
 
 def _over_quota(engine: Engine, env: Environment) -> bool:
@@ -149,7 +151,10 @@ def _over_quota(engine: Engine, env: Environment) -> bool:
     used = sum(
         other.acs.agent_count
         for other in store.list_all(engine.db)
-        if other.key != env.key and other.acs and other.location == env.location and other.state == "Succeeded"
+        if other.key != env.key
+        and other.acs
+        and other.location == env.location
+        and other.state == "Succeeded"
     )
     return used + env.acs.agent_count > quota
 
@@ -178,7 +183,10 @@ def provision(engine: Engine, key: str) -> None:
         )
     except subprocess.TimeoutExpired:
         return _fail(
-            engine, key, "ServingInterpreterTimeout", f"The serving interpreter {python} did not answer within 60 s."
+            engine,
+            key,
+            "ServingInterpreterTimeout",
+            f"The serving interpreter {python} did not answer within 60 s.",
         )
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]

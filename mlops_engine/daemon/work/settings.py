@@ -27,7 +27,9 @@ class SettingsPatch:
         return ServiceSettings(
             num_replicas=current.num_replicas if self.num_replicas is None else self.num_replicas,
             app_insights_enabled=(
-                current.app_insights_enabled if self.app_insights_enabled is None else self.app_insights_enabled
+                current.app_insights_enabled
+                if self.app_insights_enabled is None
+                else self.app_insights_enabled
             ),
             data_collection=current.data_collection if self.data_collection is None else self.data_collection,
             autoscaler=current.autoscaler if self.autoscaler is None else self.autoscaler,
