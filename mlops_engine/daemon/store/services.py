@@ -8,6 +8,7 @@ account and its name is unique in the engine home. A local and a cluster service
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Final, cast
 
 from .codec import decode_error, encode_error
@@ -80,6 +81,17 @@ def save(conn: sqlite3.Connection, service: Service) -> None:
     """Write every field of an existing service (inside the caller's transaction)."""
     assignments = ", ".join(f"{name} = ?" for name in _NAMES[1:])
     conn.execute(f"UPDATE services SET {assignments} WHERE id = ?", (*_values(service)[1:], service.id))
+
+
+def modify(db: Database, service_id: str, change: Callable[[Service], Service]) -> Service | None:
+    """Apply `change` to the stored service in one transaction (never to a stale copy); None if it is gone."""
+    with db.tx() as conn:
+        current = get(db, service_id)
+        if current is None:
+            return None
+        changed = change(current)
+        save(conn, changed)
+        return changed
 
 
 def delete(conn: sqlite3.Connection, service_id: str) -> None:

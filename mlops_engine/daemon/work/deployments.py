@@ -17,7 +17,7 @@ from ..errors import ApiError, ErrorDetail, ErrorInfo, bad_request, conflict, no
 from ..ids import now_iso
 from ..store import environments, registry
 from ..store import services as store
-from ..store.records import Image, Operation, Service, ServiceMode, ServiceSettings
+from ..store.records import Desired, Image, Operation, Service, ServiceMode, ServiceSettings, WorkState
 from . import operations
 from .settings import SettingsPatch
 from .supervision import DeployResult, ServiceSpec
@@ -120,7 +120,10 @@ def update(
     """Record the target image, then swap to it with the patched settings in an operation."""
     image = ready_image(engine, scope, image_id)
     with engine.db.tx() as conn:  # desired state first: a crash now restores the last good image
-        store.save(conn, replace(service, target_image_id=image.id))
+        current = store.get(engine.db, service.id)
+        if current is None:
+            raise not_found("Service")
+        store.save(conn, replace(current, target_image_id=image.id))
         op = operations.new(conn, scope, "Service", f"services/{service.id}")
     operations.run(
         engine,
@@ -156,9 +159,9 @@ def _supervise(call: Callable[[ServiceSpec], DeployResult], run: ServiceSpec) ->
         return DeployResult(ok=False, port=run.port, error=f"supervisor error: {exc}")
 
 
-def _save(engine: Engine, service: Service) -> None:
-    with engine.db.tx() as conn:
-        store.save(conn, service)
+def _still_wanted(service: Service, desired: Desired) -> Desired:
+    """`desired`, unless the service was deleted meanwhile (a delete is never undone)."""
+    return service.desired if service.desired == "deleted" else desired
 
 
 def _start_new(engine: Engine, service_id: str) -> None:
@@ -166,36 +169,48 @@ def _start_new(engine: Engine, service_id: str) -> None:
         service = store.get(engine.db, service_id)
         if service is None or service.desired != "running":
             raise ApiError(409, "Conflict", f"Service {service_id} was deleted during its creation.")
-        _save(engine, replace(service, state="Running"))
+        store.modify(engine.db, service_id, lambda s: replace(s, state="Running"))
         result = _supervise(
             engine.supervisor.start, spec(engine, service, service.image_id, service.settings)
         )
-        service = replace(service, updated_at=now_iso())
+        now = now_iso()
         if result.ok:
-            _save(engine, replace(service, state="Succeeded", error=None, port=result.port))
+            store.modify(
+                engine.db,
+                service_id,
+                lambda s: replace(s, state="Succeeded", error=None, port=result.port, updated_at=now),
+            )
             return
         error = crash_error(result.error, result.log_tail)
         try:
             engine.supervisor.stop(service_id)
         except Exception:
             log.exception("stopping service %s failed", service_id)
-        failed = replace(
-            service, state="Failed", error=error, desired="failed", port=result.port or service.port
+        store.modify(
+            engine.db,
+            service_id,
+            lambda s: replace(
+                s,
+                state="Failed",
+                error=error,
+                desired=_still_wanted(s, "failed"),
+                port=result.port or s.port,
+                updated_at=now,
+            ),
         )
-        _save(engine, failed)
         raise ApiError.of(error)
 
 
 def settle(engine: Engine, service_id: str, error: ErrorInfo) -> None:
     """After any failed operation: no update target survives, and an unfinished create is Failed."""
-    with engine.db.tx() as conn:
-        service = store.get(engine.db, service_id)
-        if service is None:
-            return
-        service = replace(service, target_image_id=service.image_id)
-        if service.state in ("NotStarted", "Running"):
-            service = replace(service, state="Failed", error=error, desired="failed")
-        store.save(conn, service)
+
+    def _settled(s: Service) -> Service:
+        s = replace(s, target_image_id=s.image_id)
+        if s.state in ("NotStarted", "Running"):
+            s = replace(s, state="Failed", error=error, desired=_still_wanted(s, "failed"))
+        return s
+
+    store.modify(engine.db, service_id, _settled)
 
 
 def _apply_update(engine: Engine, service_id: str, image: Image, patch: SettingsPatch) -> None:
@@ -208,15 +223,16 @@ def _apply_update(engine: Engine, service_id: str, image: Image, patch: Settings
         running = service.desired == "running" and service.port and _status_known(engine, service_id)
         result = _supervise(engine.supervisor.deploy if running else engine.supervisor.start, run)
         if not result.ok:
-            _save(engine, replace(service, target_image_id=service.image_id))
+            store.modify(engine.db, service_id, lambda s: replace(s, target_image_id=s.image_id))
             raise ApiError.of(crash_error(result.error, result.log_tail))
-        _save(
-            engine,
-            replace(
-                service,
+        store.modify(
+            engine.db,
+            service_id,
+            lambda s: replace(
+                s,
                 image_id=image.id,
                 target_image_id=image.id,
-                desired="running",
+                desired=_still_wanted(s, "running"),
                 port=result.port,
                 state="Succeeded",
                 error=None,
@@ -235,12 +251,15 @@ def _status_known(engine: Engine, service_id: str) -> bool:
 
 def regenerate_key(engine: Engine, service: Service, primary: bool) -> Service:
     """A new primary or secondary key, stored, then pushed to the running replicas."""
+    key = secrets.token_hex(16)
     with engine.service_locks.hold(service.id):
-        with engine.db.tx() as conn:
-            fresh = store.get(engine.db, service.id) or service
-            key = secrets.token_hex(16)
-            fresh = replace(fresh, primary_key=key) if primary else replace(fresh, secondary_key=key)
-            store.save(conn, fresh)
+        fresh = store.modify(
+            engine.db,
+            service.id,
+            lambda s: replace(s, primary_key=key) if primary else replace(s, secondary_key=key),
+        )
+        if fresh is None:
+            raise not_found("Service")
         if fresh.keys is not None:
             try:
                 engine.supervisor.set_keys(service.id, fresh.keys)
@@ -251,10 +270,7 @@ def regenerate_key(engine: Engine, service: Service, primary: bool) -> Service:
 
 def delete(engine: Engine, service: Service) -> None:
     """Stop the replicas, release the port, forget the service (desired state 'deleted' is written first)."""
-    with engine.db.tx() as conn:
-        current = store.get(engine.db, service.id)
-        if current is not None:
-            store.save(conn, replace(current, desired="deleted"))
+    store.modify(engine.db, service.id, lambda s: replace(s, desired="deleted"))
     with engine.service_locks.hold(service.id):
         try:
             engine.supervisor.stop(service.id)
@@ -271,25 +287,26 @@ def remove_for_env(engine: Engine, env_key: str) -> None:
         delete(engine, service)
 
 
+def _restored(result: DeployResult) -> Callable[[Service], Service]:
+    error = None if result.ok else crash_error(result.error, result.log_tail)
+    state: WorkState = "Succeeded" if result.ok else "Failed"
+    return lambda s: replace(
+        s, state=state, error=error, target_image_id=s.image_id, port=result.port or s.port
+    )
+
+
 def restore(engine: Engine) -> None:
     """After a daemon (re)start, run every service whose desired state is running, at its last good image."""
     for service in store.to_restore(engine.db):
         if engine.stopping.is_set():
             return
         with engine.service_locks.hold(service.id):
-            if service.state in ("NotStarted", "Running"):
-                service = replace(service, state="Succeeded" if service.port else "Failed")
             result = _supervise(
                 engine.supervisor.start, spec(engine, service, service.image_id, service.settings)
             )
-            if result.ok:
-                service = replace(service, state="Succeeded", error=None)
-            else:
+            if not result.ok:
                 log.error("could not restore service %s: %s", service.id, result.error)
-                service = replace(service, state="Failed", error=crash_error(result.error, result.log_tail))
-            _save(
-                engine, replace(service, target_image_id=service.image_id, port=result.port or service.port)
-            )
+            store.modify(engine.db, service.id, _restored(result))
         log.info("service %s restored: %s", service.id, "ok" if result.ok else "failed")
 
 
