@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Final
 
 from ..engine import AccountScope, Engine
 from ..errors import ApiError, ErrorDetail, ErrorInfo, bad_request, internal_error
@@ -15,7 +16,7 @@ from .builder import Builder, BuildFailed, BuildRequest
 
 log = logging.getLogger(__name__)
 
-BUILD_FAILED = "Image creation failed due to an error building the docker image."
+BUILD_FAILED: Final = "Image creation failed due to an error building the docker image."
 
 
 @dataclass(frozen=True)

@@ -6,15 +6,16 @@ import json
 import re
 import subprocess
 from dataclasses import dataclass
+from typing import Final
 
 import yaml
 
 # Provided by the engine's own runtime (the legacy CLI always appends it to the pip requirements).
-RUNTIME_PROVIDED = frozenset({"azure-ml-api-sdk"})
-_CONDA_SKIP = frozenset({"python", "pip"})
+RUNTIME_PROVIDED: Final = frozenset({"azure-ml-api-sdk"})
+_CONDA_SKIP: Final = frozenset({"python", "pip"})
 
 # Executed by the serving interpreter: reads requirement strings on stdin, prints one JSON report.
-CHECK_SCRIPT = r"""
+CHECK_SCRIPT: Final = r"""
 import json, sys
 from importlib import metadata
 try:

@@ -11,6 +11,7 @@ import secrets
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Final
 
 from ..engine import AccountScope, Engine
 from ..errors import ApiError, ErrorDetail, ErrorInfo, bad_request, conflict, not_found
@@ -24,7 +25,7 @@ from .supervision import DeployResult, ServiceSpec
 
 log = logging.getLogger(__name__)
 
-CRASH_MESSAGE = (
+CRASH_MESSAGE: Final = (
     "Your container application crashed. This may be caused by errors in your scoring file's init() function."
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
+from typing import Final
 
 from ..engine import AccountScope, Engine
 from ..errors import ApiError, ErrorDetail, ErrorInfo, internal_error
@@ -14,7 +15,7 @@ from ..store.records import Operation, OperationType
 
 log = logging.getLogger(__name__)
 
-RESTARTED = internal_error(
+RESTARTED: Final = internal_error(
     "The daemon stopped while the operation was running; run the command again.",
     "DaemonRestarted",
     "The operation was interrupted by a daemon restart.",

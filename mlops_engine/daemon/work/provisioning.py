@@ -15,6 +15,7 @@ import subprocess
 import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Final
 
 from ... import __version__
 from ..engine import Engine
@@ -27,7 +28,7 @@ from . import deployments
 
 log = logging.getLogger(__name__)
 
-PROBE = (
+PROBE: Final = (
     "import json, sys\n"
     "import httptools\n"
     "if sys.platform != 'win32':\n    import uvloop\n"
