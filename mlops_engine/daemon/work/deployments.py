@@ -60,9 +60,10 @@ def ready_image(engine: Engine, scope: AccountScope, image_id: str) -> Image:
     return image
 
 
-def _clash_message(existing: Service, name: str) -> str:
+def _clash_message(engine: Engine, existing: Service, name: str) -> str:
     if existing.mode == "local" and existing.name == name:
-        rg, _, env = existing.env_key.partition("/")
+        found = environments.get(engine.db, existing.env_key)
+        rg, env = (found.rg, found.name) if found else existing.env_key.split("/", 1)
         return (
             f"A service with the name {name} already exists: a local service (running on this machine, "
             f"created in environment {env} of resource group {rg}); local services are shared by every "
@@ -106,7 +107,7 @@ def create(engine: Engine, scope: AccountScope, request: ServiceCreate) -> Opera
     with engine.db.tx() as conn:
         existing = store.name_taken(engine.db, scope.key, request.name, request.mode, service_id)
         if existing is not None:
-            raise conflict(_clash_message(existing, request.name))
+            raise conflict(_clash_message(engine, existing, request.name))
         store.insert(conn, service)
         op = operations.new(conn, scope, "Service", f"services/{service_id}")
     operations.run(
