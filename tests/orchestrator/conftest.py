@@ -20,7 +20,6 @@ from orchestrator import runner as runner_module
 from orchestrator.cli import main
 from orchestrator.output import Output
 from orchestrator.session import Session
-from orchestrator.steps import artifacts
 
 
 @pytest.fixture(autouse=True)
@@ -131,15 +130,5 @@ class Harness:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
-    score = tmp_path / "src" / "score.py"
-    score.parent.mkdir()
-    score.write_text("def init():\n    pass\n\n\ndef run(input_df):\n    return '0'\n")
-    real = artifacts._scoring_source
-
-    def scoring_source(relative: str) -> Path:
-        found = real(relative)
-        return found if found.is_file() else score  # churn_model/score.py may not exist yet
-
-    monkeypatch.setattr(artifacts, "_scoring_source", scoring_source)
+def cli(tmp_path: Path) -> Harness:
     return Harness(tmp_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parent  # the source checkout (mlops.py, pyproject.toml); the code itself never needs it
 CASSETTES = TESTS / "cassettes"
 AZ_DATA = TESTS / "data" / "az"
 
