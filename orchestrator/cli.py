@@ -144,13 +144,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--model", required=True, choices=("naive_bayes", "decision_tree"),
         help="the churn model to train and deploy (also the registered model's and the manifest's name)",
     )  # fmt: skip
-    u.add_argument("--service", metavar="NAME", help="the service to update (default: the recipe's, churnpred)")
+    u.add_argument(
+        "--service", metavar="NAME", help="the service to update (default: the recipe's, churnpred)"
+    )
     _sets(u)
     u.set_defaults(func=_cmd_update_service)
 
     r = sub.add_parser("rollback", parents=[parent], help="redeploy an earlier image of a service",
                        description=ROLLBACK_HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    r.add_argument("--service", required=True, metavar="NAME", help="the service to roll back, e.g. churnpred")
+    r.add_argument(
+        "--service", required=True, metavar="NAME", help="the service to roll back, e.g. churnpred"
+    )
     r.add_argument(
         "--to", metavar="VERSION|IMAGE_ID",
         help="the image to go back to: its version number (of the service's image name) or its id "

@@ -36,7 +36,9 @@ def problems(recipe: Recipe, registry: Mapping[str, StepKind] = REGISTRY) -> lis
         contract = registry[kind].contract
         for section in contract.params:
             if getattr(recipe.params, section) is None:
-                found.append(f"{where}: step {kind!r} needs {json_path(['params', section])}, which is missing")
+                found.append(
+                    f"{where}: step {kind!r} needs {json_path(['params', section])}, which is missing"
+                )
         for needed in contract.needs:
             if needed not in available:
                 found.append(f"{where}: step {kind!r} needs {needed.label}, which no earlier step provides"

@@ -156,7 +156,9 @@ class Locate:
         known = ctx.journal.location(name)
         if known is None:
             ctx.provide(ServiceLocation(None, None, None))
-            ctx.out.detail(f"the journal does not know where service {name} was deployed: using the current environment")
+            ctx.out.detail(
+                f"the journal does not know where service {name} was deployed: using the current environment"
+            )
             return StepResult(self.kind, "done", "not in the journal: current account and environment")
         found = ServiceLocation(known.resource_group, known.account, known.environment)
         try:

@@ -107,11 +107,7 @@ class ServiceStep:
         if _runs_image(current, image_name, image_version):
             ctx.exists(f"service {s.name} (id {current.id}) already runs image {image_name}:{image_version}")
             history = [d for d in ctx.journal.deployments(s.name) if d.image_id == image_id]
-            dep = (
-                history[-1].id
-                if history
-                else record(current.id, "deployed", "adopt")
-            )
+            dep = history[-1].id if history else record(current.id, "deployed", "adopt")
             ctx.provide(DeployedService(current.id, dep))
             return StepResult(self.kind, "exists", f"service {current.id}", {"service_id": current.id})
         if not cluster or current.id == current.name:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from orchestrator_testkit import CASSETTES, DefaultStateDirUsed, RealRunnerUsed
+from orchestrator_testkit import CASSETTES, DefaultStateDirUsed, RealRunnerUsed, fake_artifacts
 
 from orchestrator import cassettes, paths
 from orchestrator import runner as runner_module
@@ -43,24 +43,6 @@ def _isolate(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tm
 @pytest.fixture
 def allow_real_runner() -> None:
     """Opt in to running real commands with ShRunner."""
-
-
-def fake_model_bytes(kind: str) -> bytes:
-    # the cassettes' `-t sha256:...` tags are computed from exactly these bytes
-    return f"fake {kind} model\n".encode()
-
-
-def fake_artifacts(argv: tuple[str, ...], cwd: Path | None) -> None:
-    """What `churn_model.train` / `churn_model.schema` would write, so replays have real files."""
-    home = str(paths.home())
-    if "churn_model.train" in argv:
-        out = Path(argv[argv.index("--outputs") + 1].replace("<MLOPS_HOME>", home))
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "model.pkl").write_bytes(fake_model_bytes(argv[argv.index("--model") + 1]))
-    elif "churn_model.schema" in argv:
-        target = Path(argv[argv.index("--output") + 1].replace("<MLOPS_HOME>", home))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text('{"input": {}}\n')
 
 
 @dataclass

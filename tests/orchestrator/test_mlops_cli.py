@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import subprocess
@@ -11,7 +12,7 @@ import pytest
 from orchestrator_testkit import REPO, DefaultStateDirUsed
 
 from orchestrator import paths
-from orchestrator.cli import az_prefix, main
+from orchestrator.cli import az_prefix, build_parser, main
 from orchestrator.errors import BackendError
 from orchestrator.output import Output
 from orchestrator.session import Session
@@ -115,3 +116,37 @@ def test_entry_script_only_calls_main(tmp_path):
         check=False,
     )
     assert proc.returncode == 2
+
+
+def _subparsers(parser):
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield name, sub
+                yield from ((f"{name} {n}", s) for n, s in _subparsers(sub))
+
+
+def test_every_option_of_every_command_is_described():
+    undocumented = [
+        (name, action.dest)
+        for name, sub in _subparsers(build_parser())
+        for action in sub._actions
+        if action.option_strings and not action.help
+    ]
+    assert undocumented == []
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        (["update-service"], ["the churn model to train and deploy", "the service to update",
+                              "rolled back to the image it ran before", "override a recipe parameter"]),
+        (["rollback"], ["the service to roll back", "the image to go back to: its version number",
+                        "where the journal recorded it"]),
+    ],
+)  # fmt: skip
+def test_help_of_update_service_and_rollback(capsys, command, expected):
+    assert main([*command, "-h"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    for phrase in expected:
+        assert phrase in text

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
 
-from orchestrator import paths
 from orchestrator.errors import BackendError, CommandFailed
 from orchestrator.runner import ShRunner, clean_env
 

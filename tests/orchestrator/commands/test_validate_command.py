@@ -70,8 +70,10 @@ def test_a_step_without_its_input_is_rejected_naming_step_and_input(cli, tmp_pat
         (["train", "model", "image"], "$.steps[2].kind: step 'image' needs a manifest"),
         (
             ["image", "train", "model", "manifest"],
-            "step 'image' needs a manifest, which no earlier step provides "
-            "(the 'manifest' step at $.steps[3] must come before it)",
+            (
+                "step 'image' needs a manifest, which no earlier step provides "
+                "(the 'manifest' step at $.steps[3] must come before it)"
+            ),
         ),
     ],
 )
@@ -85,7 +87,9 @@ def test_optional_inputs_are_not_required(cli, tmp_path):
     # smoke uses a deployed service when an earlier step made one, else finds the service by name
     run = cli.run(["validate", str(_recipe(tmp_path, ["smoke"], PARAMS))])
     assert run.exit_code == 0, run.stderr
-    run = cli.run(["validate", str(_recipe(tmp_path, ["train", "model", "manifest", "image", "service"], PARAMS))])
+    run = cli.run(
+        ["validate", str(_recipe(tmp_path, ["train", "model", "manifest", "image", "service"], PARAMS))]
+    )
     assert run.exit_code == 0, run.stderr
 
 
