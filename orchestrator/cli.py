@@ -219,6 +219,8 @@ def main(argv: Sequence[str] | None = None, *, session: Session | None = None) -
         session.az_prefix = az_prefix(args.az)
     session.out = Output(args.output, session.out._stdout, session.out._stderr)
     session.dry_run = session.dry_run or args.dry_run
+    if Path(sys.argv[0]).name == "mlops":
+        session.prog = "mlops"
     _configure_logging(args.verbose, session.out.stderr)
     record_to = args.record or os.environ.get(RECORD_ENV)
     recorder: RecordingRunner | None = None

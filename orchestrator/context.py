@@ -68,6 +68,7 @@ class Context:
     out: Output
     run_id: int
     python: str
+    prog: str = "python mlops.py"
     sleep: Sleep = time.sleep
     clock: Clock = time.monotonic
     options: Options = field(default_factory=Options)

@@ -58,7 +58,7 @@ def execute(command: str, recipe: Recipe, session: Session, options: Options | N
     az = Az(runner, session.az_prefix, sleep=session.sleep, clock=session.clock, jitter=session.jitter)
     ctx = Context(
         recipe=recipe, az=az, runner=runner, journal=journal, out=session.out, run_id=run_id,
-        python=session.python, sleep=session.sleep, clock=session.clock, options=options,
+        python=session.python, prog=session.prog, sleep=session.sleep, clock=session.clock, options=options,
     )  # fmt: skip
     results: list[StepResult] = []
     status = "interrupted"
@@ -136,7 +136,7 @@ def _summary(ctx: Context) -> None:
             ctx.out.info(f"  or with curl:       KEY=$({az} ml service keys realtime -i {service_id} | sed -n 's/^PrimaryKey: //p')")
         auth = ' -H "Authorization: Bearer $KEY"' if cluster else ""
         ctx.out.info(f'                      curl -X POST -H "Content-Type: application/json"{auth} --data {data} {url}')
-    ctx.out.detail(f"  more: {az} ml service usage realtime -i {service_id}; python mlops.py history --service {name}")
+    ctx.out.detail(f"  more: {az} ml service usage realtime -i {service_id}; {ctx.prog} history --service {name}")
 
 
 def _auto_rollback(ctx: Context, failure: MlopsError, previous: str) -> str:
@@ -151,7 +151,7 @@ def _auto_rollback(ctx: Context, failure: MlopsError, previous: str) -> str:
     except MlopsError as exc:
         raise RollbackError(
             f"{failure}\nautomatic rollback of {name} to image {previous} FAILED: {exc}\n"
-            f"The service may be running a broken image: try `python mlops.py rollback --service {name} --to {previous}`."
+            f"The service may be running a broken image: try `{ctx.prog} rollback --service {name} --to {previous}`."
         ) from exc
     return (
         f"{failure}\nThe service was rolled back automatically to its previous image {previous}, "
