@@ -1,7 +1,8 @@
 """Command line: parse, build a Session, dispatch, map errors to exit codes (conventions 1, 2, 7).
 
 Exit codes: 0 success; 1 an `MlopsError` (one message on stderr, or the JSON envelope); 2 usage error
-(argparse); 3 unexpected exception (bug: traceback in $MLOPS_HOME/logs/); 130 Ctrl-C.
+(argparse, or an invalid recipe: `RecipeError`, raised before anything runs); 3 unexpected exception (bug:
+traceback in $MLOPS_HOME/logs/); 130 Ctrl-C. A closed stdout (`| head`) never stops the work (output.py).
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ from orchestrator.commands.recipe import recipe
 from orchestrator.commands.rollback import rollback
 from orchestrator.commands.update_service import update_service
 from orchestrator.commands.validate import validate
-from orchestrator.errors import MlopsError
+from orchestrator.errors import MlopsError, RecipeError
 from orchestrator.output import Output
-from orchestrator.result import BUG, FAILED, INTERRUPTED, ExitCode, Outcome
+from orchestrator.result import BUG, FAILED, INTERRUPTED, USAGE, ExitCode, Outcome
 from orchestrator.scrub import scrub_argv
 from orchestrator.session import Session
 
@@ -41,7 +42,19 @@ parameters: every recipe parameter can be overridden with --set KEY=VALUE (repea
   --set environment.mode=local --set environment.name=stagingenv --set resource_group=myrg
 the az executable: --az PATH (or MLOPS_AZ); default: the local engine, `python -m mlops_engine`.
 record mode (writes a scrubbed cassette of every command run): --record FILE or MLOPS_RECORD=FILE.
-exit codes: 0 ok, 1 error, 2 usage, 3 bug (traceback in $MLOPS_HOME/logs), 130 interrupted.
+exit codes: 0 ok, 1 error, 2 usage or invalid recipe, 3 bug (traceback in $MLOPS_HOME/logs), 130 interrupted.
+"""
+
+UPDATE_HELP: Final = """Train another churn model, register it, build a new image from it and update the running service to that
+image (same scoring URL), then smoke-test it with the recipe's sample row. If the smoke test fails, the
+service is rolled back to the image it ran before. The account and environment must exist (run
+`recipe churn-deploy` first); they are selected again.
+"""
+
+ROLLBACK_HELP: Final = """Redeploy an earlier image of a service, then smoke-test it. The target is the image deployed before the
+current one (from the journal, or from `az ml image list` when the journal knows nothing), or the one
+--to names. The service is looked for in the account and environment where the journal recorded it
+(selected as the current ones, and said so), else in the current ones.
 """
 
 
@@ -105,7 +118,7 @@ def add_recipe_parsers(sub: Any, parent: argparse.ArgumentParser) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     names = p.add_subparsers(dest="recipe_word", metavar="RECIPE", required=True)
     for path in recipes.bundled():
-        r = names.add_parser(path.stem, help=f"run recipes/{path.name}", parents=[parent], epilog=EPILOG,
+        r = names.add_parser(path.stem, help=f"run the bundled recipe {path.name}", parents=[parent], epilog=EPILOG,
                              formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
         _sets(r)
         r.set_defaults(func=_cmd_recipe, recipe=path.stem)
@@ -125,23 +138,33 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     add_recipe_parsers(sub, parent)
 
-    u = sub.add_parser("update-service", parents=[parent], help="deploy another model version to a service", epilog=EPILOG,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
-    u.add_argument("--model", required=True, choices=("naive_bayes", "decision_tree"))
-    u.add_argument("--service", metavar="NAME", help="service name (default: the recipe's, churnpred)")
+    u = sub.add_parser("update-service", parents=[parent], help="deploy another model version to a service",
+                       description=UPDATE_HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    u.add_argument(
+        "--model", required=True, choices=("naive_bayes", "decision_tree"),
+        help="the churn model to train and deploy (also the registered model's and the manifest's name)",
+    )  # fmt: skip
+    u.add_argument(
+        "--service", metavar="NAME", help="the service to update (default: the recipe's, churnpred)"
+    )
     _sets(u)
     u.set_defaults(func=_cmd_update_service)
 
-    r = sub.add_parser("rollback", parents=[parent], help="redeploy an earlier image of a service")
-    r.add_argument("--service", required=True, metavar="NAME")
+    r = sub.add_parser("rollback", parents=[parent], help="redeploy an earlier image of a service",
+                       description=ROLLBACK_HELP, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     r.add_argument(
-        "--to", metavar="VERSION|IMAGE_ID", help="image version number or image id (default: previous)"
+        "--service", required=True, metavar="NAME", help="the service to roll back, e.g. churnpred"
     )
+    r.add_argument(
+        "--to", metavar="VERSION|IMAGE_ID",
+        help="the image to go back to: its version number (of the service's image name) or its id "
+        "(default: the image deployed before the current one)",
+    )  # fmt: skip
     _sets(r)
     r.set_defaults(func=_cmd_rollback)
 
     h = sub.add_parser("history", parents=[parent], help="images deployed per service (from the journal)")
-    h.add_argument("--service", metavar="NAME")
+    h.add_argument("--service", metavar="NAME", help="only this service's deployments")
     h.set_defaults(func=_cmd_history)
 
     v = sub.add_parser("validate", parents=[parent], help="validate recipes against the schema, run nothing")
@@ -196,6 +219,8 @@ def main(argv: Sequence[str] | None = None, *, session: Session | None = None) -
         session.az_prefix = az_prefix(args.az)
     session.out = Output(args.output, session.out._stdout, session.out._stderr)
     session.dry_run = session.dry_run or args.dry_run
+    if Path(sys.argv[0]).name == "mlops":
+        session.prog = "mlops"
     _configure_logging(args.verbose, session.out.stderr)
     record_to = args.record or os.environ.get(RECORD_ENV)
     recorder: RecordingRunner | None = None
@@ -206,6 +231,8 @@ def main(argv: Sequence[str] | None = None, *, session: Session | None = None) -
     handler: Handler = args.func
     try:
         outcome = handler(args, session)
+    except RecipeError as exc:  # the recipe (or an override) is invalid: nothing has run
+        outcome = Outcome(command, {}, tuple(session.out.messages), (str(exc),), USAGE)
     except MlopsError as exc:
         outcome = Outcome(command, {}, tuple(session.out.messages), (str(exc),), FAILED)
     except KeyboardInterrupt:

@@ -1,19 +1,19 @@
-"""What steps share during one run: the az client, the journal, output, time and produced ids."""
+"""What steps share during one run: the az client, the journal, output, time and the typed products."""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from orchestrator import paths
 from orchestrator.azcli import Az
 from orchestrator.errors import CommandFailed
 from orchestrator.journal import Journal
 from orchestrator.output import Output
+from orchestrator.products import Contract, P, Product, Products
 from orchestrator.recipes import Recipe
 from orchestrator.retry import Clock, Sleep
 from orchestrator.runner import DEFAULT_TIMEOUT_S, CommandResult, Runner
@@ -46,9 +46,20 @@ class JournalingRunner:
         return result
 
 
+@dataclass(frozen=True)
+class Options:
+    """Command options a step reads besides the recipe: `rollback --to VERSION|IMAGE_ID`."""
+
+    to: str | None = None
+
+
+class UndeclaredProduct(RuntimeError):
+    """A step read or provided a product its `Contract` does not declare (a bug in that step)."""
+
+
 @dataclass
 class Context:
-    """Mutable per-run state; `produced` holds ids created or found by earlier steps."""
+    """Mutable per-run state; `products` holds the typed records earlier steps provided."""
 
     recipe: Recipe
     az: Az
@@ -57,10 +68,49 @@ class Context:
     out: Output
     run_id: int
     python: str
+    prog: str = "python mlops.py"
     sleep: Sleep = time.sleep
     clock: Clock = time.monotonic
-    options: Mapping[str, Any] = field(default_factory=dict)
-    produced: dict[str, Any] = field(default_factory=dict)
+    options: Options = field(default_factory=Options)
+    products: Products = field(default_factory=Products)
+    step: str = ""
+    contract: Contract = field(default_factory=Contract)
+    _provided: set[type[Product]] = field(default_factory=set)
+
+    def enter(self, kind: str, contract: Contract) -> None:
+        """Set the step about to run: `need`, `use` and `provide` check against its contract."""
+        self.step, self.contract = kind, contract
+        self._provided = set()
+
+    def leave(self) -> None:
+        """After a step succeeded: it must have provided everything its contract promises."""
+        missing = [t.__name__ for t in self.contract.provides if t not in self._provided]
+        if missing:
+            raise UndeclaredProduct(f"step {self.step!r} finished without providing {', '.join(missing)}")
+
+    def need(self, kind: type[P]) -> P:
+        """A product the step declared in `needs` (the recipe's step order guarantees it)."""
+        if kind not in self.contract.needs:
+            raise UndeclaredProduct(f"step {self.step!r} reads {kind.__name__} without declaring it in needs")
+        item = self.products.find(kind)
+        if item is None:  # dataflow.check rejects such recipes before anything runs
+            raise UndeclaredProduct(f"step {self.step!r} needs {kind.label}, which no earlier step provided")
+        return item
+
+    def use(self, kind: type[P]) -> P | None:
+        """A product the step declared in `uses` or `needs`, or None when no earlier step provided it."""
+        if kind not in self.contract.uses and kind not in self.contract.needs:
+            raise UndeclaredProduct(f"step {self.step!r} reads {kind.__name__} without declaring it in uses")
+        return self.products.find(kind)
+
+    def provide(self, item: Product) -> None:
+        """Hand a product to later steps (replaces an earlier one of the same type)."""
+        if type(item) not in self.contract.provides:
+            raise UndeclaredProduct(
+                f"step {self.step!r} provides {type(item).__name__} without declaring it in provides"
+            )
+        self.products.put(item)
+        self._provided.add(type(item))
 
     def staging(self) -> Path:
         """Training outputs and the files `manifest create` uploads (its -f must be in the cwd)."""

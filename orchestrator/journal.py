@@ -21,7 +21,7 @@ from typing import Final
 
 from orchestrator.scrub import scrub_argv
 
-FORMAT_VERSION: Final = 2
+FORMAT_VERSION: Final = 3
 
 MIGRATIONS: Final[dict[int, str]] = {
     1: """
@@ -52,11 +52,27 @@ MIGRATIONS: Final[dict[int, str]] = {
         ALTER TABLE deployments ADD COLUMN image_name TEXT;
         CREATE INDEX deployments_by_service ON deployments (service_name, id);
     """,
+    # v3: where each deployment happened (resource group, account, environment), so `rollback` can select
+    # them again after the current account or environment was switched (issue 8, item 7).
+    3: """
+        ALTER TABLE deployments ADD COLUMN resource_group TEXT;
+        ALTER TABLE deployments ADD COLUMN account TEXT;
+        ALTER TABLE deployments ADD COLUMN environment TEXT;
+    """,
 }
 
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class Location:
+    """The account and environment a deployment was made in (either may be unknown)."""
+
+    resource_group: str
+    account: str | None
+    environment: str | None
 
 
 @dataclass(frozen=True)
@@ -73,7 +89,10 @@ class Deployment:
     model_version: int | None
     deployed_at: str
     outcome: str  # succeeded | failed | rolled_back
-    action: str  # create | update | rollback
+    action: str  # create | update | rollback | adopt
+    resource_group: str | None = None
+    account: str | None = None
+    environment: str | None = None
 
 
 class Journal:
@@ -224,12 +243,15 @@ class Journal:
         outcome: str,
         action: str,
         run_id: int | None,
+        location: Location | None = None,
     ) -> int:
+        where = (location.resource_group, location.account, location.environment) if location else (None,) * 3
         cur = self._db.execute(
             "INSERT INTO deployments (service_name, service_id, image_id, image_name, image_version, model_name, "
-            "model_version, deployed_at, outcome, action, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "model_version, deployed_at, outcome, action, run_id, resource_group, account, environment) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (service_name, service_id, image_id, image_name, image_version, model_name, model_version,
-             self._now(), outcome, action, run_id),
+             self._now(), outcome, action, run_id, *where),
         )  # fmt: skip
         return int(cur.lastrowid or 0)
 
@@ -242,7 +264,7 @@ class Journal:
     def deployments(self, service_name: str | None = None) -> list[Deployment]:
         query = (
             "SELECT id, service_name, service_id, image_id, image_name, image_version, model_name, model_version, "
-            "deployed_at, outcome, action FROM deployments"
+            "deployed_at, outcome, action, resource_group, account, environment FROM deployments"
         )
         args: tuple[str, ...] = ()
         if service_name:
@@ -256,3 +278,21 @@ class Journal:
             (service_name,),
         ).fetchone()
         return str(row[0]) if row else None
+
+    def location(self, service_name: str) -> Location | None:
+        """Where the service's latest deployment with a known environment was made."""
+        row = self._db.execute(
+            "SELECT resource_group, account, environment FROM deployments WHERE service_name=? "
+            "AND environment IS NOT NULL ORDER BY id DESC LIMIT 1",
+            (service_name,),
+        ).fetchone()
+        return Location(row[0] or "", row[1], row[2]) if row else None
+
+    def model_of_image(self, image_id: str) -> tuple[str, int | None] | None:
+        """(model name, version) an image was deployed with, as recorded by an earlier deployment."""
+        row = self._db.execute(
+            "SELECT model_name, model_version FROM deployments WHERE image_id=? AND model_name IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1",
+            (image_id,),
+        ).fetchone()
+        return (str(row[0]), row[1]) if row else None

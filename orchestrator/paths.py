@@ -1,13 +1,20 @@
-"""Where the orchestrator keeps its state: `$MLOPS_HOME` (default ~/.mlops), shared with the engine."""
+"""Where the orchestrator keeps its state (`$MLOPS_HOME`, default ~/.mlops, shared with the engine) and
+where it finds what it ships (recipes and schemas inside the package, via importlib.resources).
+
+Nothing here depends on the current directory or on a source checkout: an installed wheel works the same.
+"""
 
 from __future__ import annotations
 
 import os
+from importlib.resources import files
 from pathlib import Path
 from typing import Final
 
+from orchestrator.errors import MlopsError
+
 ENV_VAR: Final = "MLOPS_HOME"
-PROJECT_ROOT: Final = Path(__file__).resolve().parent.parent
+_PACKAGE: Final = "orchestrator"
 
 
 def _default_home() -> Path:
@@ -38,11 +45,18 @@ def work_dir(*parts: str) -> Path:
     return home().joinpath("staging", *parts)
 
 
+def _shipped(*parts: str) -> Path:
+    found = files(_PACKAGE).joinpath("data", *parts)
+    if not isinstance(found, Path):  # only a zip import would do this; pip always installs files
+        raise MlopsError(f"mlops must be installed as files, not imported from an archive ({found})")
+    return found
+
+
 def recipes_dir() -> Path:
-    """Bundled recipes."""
-    return PROJECT_ROOT / "recipes"
+    """The bundled recipes (orchestrator/data/recipes)."""
+    return _shipped("recipes")
 
 
-def recipe_schema() -> Path:
-    """The recipe JSON schema."""
-    return PROJECT_ROOT / "schemas" / "recipe.schema.json"
+def schema_file(name: str) -> Path:
+    """A bundled JSON schema (orchestrator/data/schemas): recipe.schema.json, cassette.schema.json."""
+    return _shipped("schemas", name)

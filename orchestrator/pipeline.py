@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shlex
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from orchestrator import paths
+from orchestrator import dataflow, paths
 from orchestrator.azcli import Az
-from orchestrator.context import Context, JournalingRunner
+from orchestrator.context import Context, JournalingRunner, Options
 from orchestrator.errors import MlopsError, RollbackError
 from orchestrator.journal import Journal
+from orchestrator.products import DeployedService
 from orchestrator.recipes import Recipe
 from orchestrator.result import FAILED, OK, Outcome, StepResult
 from orchestrator.session import Session
 from orchestrator.steps import REGISTRY
 
 
-def plan(command: str, recipe: Recipe, session: Session, options: Mapping[str, Any]) -> Outcome:
+def plan(command: str, recipe: Recipe, session: Session, options: Options) -> Outcome:
     """`--dry-run`: every command in order, ids not known yet shown as <PLACEHOLDERS>; nothing runs."""
     out = session.out
     out.info(f"plan for recipe {recipe.name} ({recipe.path}); nothing is executed:")
@@ -34,24 +35,30 @@ def plan(command: str, recipe: Recipe, session: Session, options: Mapping[str, A
     return Outcome(command, {"recipe": recipe.name, "dryRun": True, "plan": entries}, tuple(out.messages))
 
 
-def _json_safe(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (str(v) if isinstance(v, Path) else v) for k, v in values.items()}
+def _run_step(ctx: Context, kind: str) -> StepResult:
+    """One step under its contract: it reads only what it declared and provides what it promised."""
+    step = REGISTRY[kind]
+    ctx.enter(kind, step.contract)
+    result = step.run(ctx)
+    ctx.leave()
+    return result
 
 
-def execute(
-    command: str, recipe: Recipe, session: Session, options: Mapping[str, Any] | None = None
-) -> Outcome:
-    """Run every step; on a failure after the service step, roll back when the recipe says so."""
-    options = dict(options or {})
+def execute(command: str, recipe: Recipe, session: Session, options: Options | None = None) -> Outcome:
+    """Check the steps' inputs, run every step; on a failure after `service`, roll back if the recipe says so."""
+    options = options or Options()
+    dataflow.check(recipe)  # before anything runs, dry run included
     if session.dry_run:
         return plan(command, recipe, session, options)
     journal = Journal(paths.journal_db())
-    run_id = journal.start_run(command, recipe.name, {"params": recipe.params_dict(), "options": options})
+    run_id = journal.start_run(
+        command, recipe.name, {"params": recipe.params_dict(), "options": _options_json(options)}
+    )
     runner = JournalingRunner(session.runner, journal, run_id)
     az = Az(runner, session.az_prefix, sleep=session.sleep, clock=session.clock, jitter=session.jitter)
     ctx = Context(
         recipe=recipe, az=az, runner=runner, journal=journal, out=session.out, run_id=run_id,
-        python=session.python, sleep=session.sleep, clock=session.clock, options=options,
+        python=session.python, prog=session.prog, sleep=session.sleep, clock=session.clock, options=options,
     )  # fmt: skip
     results: list[StepResult] = []
     status = "interrupted"
@@ -59,7 +66,7 @@ def execute(
         for step in recipe.steps:
             runner.step_id = journal.start_step(run_id, step.kind)
             try:
-                result = REGISTRY[step.kind].run(ctx)
+                result = _run_step(ctx, step.kind)
             except MlopsError as exc:
                 journal.finish_step(runner.step_id, "failed", str(exc))
                 raise
@@ -70,8 +77,9 @@ def execute(
     except MlopsError as exc:
         status = "failed"
         errors = [str(exc)]
-        if recipe.on_failure == "rollback" and ctx.produced.get("previous_image_id"):
-            errors = [_auto_rollback(ctx, exc)]
+        deployed = ctx.products.find(DeployedService)
+        if recipe.on_failure == "rollback" and deployed is not None and deployed.previous_image_id:
+            errors = [_auto_rollback(ctx, exc, deployed.previous_image_id)]
         return Outcome(
             command, _data(recipe, run_id, results, ctx), tuple(session.out.messages), tuple(errors), FAILED
         )
@@ -81,12 +89,16 @@ def execute(
     return Outcome(command, _data(recipe, run_id, results, ctx), tuple(session.out.messages), (), OK)
 
 
+def _options_json(options: Options) -> dict[str, Any]:
+    return {k: v for k, v in dataclasses.asdict(options).items() if v is not None}
+
+
 def _data(recipe: Recipe, run_id: int, results: list[StepResult], ctx: Context) -> dict[str, Any]:
     return {
         "recipe": recipe.name,
         "run": run_id,
         "steps": [r.as_dict() for r in results],
-        "produced": _json_safe(ctx.produced),
+        "produced": ctx.products.as_json(),
     }
 
 
@@ -104,9 +116,10 @@ def _az_words(prefix: tuple[str, ...]) -> str:
 
 
 def _summary(ctx: Context) -> None:
-    service_id = ctx.produced.get("service_id")
-    if not service_id:
+    deployed = ctx.products.find(DeployedService)
+    if deployed is None:
         return
+    service_id = deployed.service_id
     name = ctx.recipe.params.service.name
     ctx.out.info(f"service {name} is live: {service_id}")
     shown = ctx.az.service_show(service_id, verbose=True)
@@ -123,24 +136,22 @@ def _summary(ctx: Context) -> None:
             ctx.out.info(f"  or with curl:       KEY=$({az} ml service keys realtime -i {service_id} | sed -n 's/^PrimaryKey: //p')")
         auth = ' -H "Authorization: Bearer $KEY"' if cluster else ""
         ctx.out.info(f'                      curl -X POST -H "Content-Type: application/json"{auth} --data {data} {url}')
-    ctx.out.detail(f"  more: {az} ml service usage realtime -i {service_id}; python mlops.py history --service {name}")
+    ctx.out.detail(f"  more: {az} ml service usage realtime -i {service_id}; {ctx.prog} history --service {name}")
 
 
-def _auto_rollback(ctx: Context, failure: MlopsError) -> str:
+def _auto_rollback(ctx: Context, failure: MlopsError, previous: str) -> str:
     """Redeploy the image the service had before this run, smoke-test it, and explain what happened."""
-    previous = ctx.produced["previous_image_id"]
     name = ctx.recipe.params.service.name
     ctx.out.info(f"rolling back: service {name} to its previous image {previous} ({failure})")
-    ctx.options = {"to": previous}
-    ctx.produced.pop("deployment_id", None)
+    ctx.options = Options(to=previous)
     try:
-        REGISTRY["rollback"].run(ctx)
+        _run_step(ctx, "rollback")  # provides a new DeployedService: the smoke test then judges the rollback
         if ctx.recipe.params.smoke is not None:
-            REGISTRY["smoke"].run(ctx)
+            _run_step(ctx, "smoke")
     except MlopsError as exc:
         raise RollbackError(
             f"{failure}\nautomatic rollback of {name} to image {previous} FAILED: {exc}\n"
-            f"The service may be running a broken image: try `python mlops.py rollback --service {name} --to {previous}`."
+            f"The service may be running a broken image: try `{ctx.prog} rollback --service {name} --to {previous}`."
         ) from exc
     return (
         f"{failure}\nThe service was rolled back automatically to its previous image {previous}, "

@@ -1,8 +1,9 @@
-"""Recipes: YAML validated against schemas/recipe.schema.json, then typed (convention 11).
+"""Recipes: YAML validated against the bundled recipe.schema.json, then typed (convention 11).
 
 Raw dicts never leave this module: `load()` returns a frozen `Recipe`. Errors name the file and the
 JSON path of the failing key. `--set a.b=value` overrides are applied to the raw document *before*
-validation, so an override is checked exactly like the file.
+validation, so an override is checked exactly like the file. Whether the steps' order gives each step
+its params and inputs is checked by `orchestrator.dataflow` (the steps declare what they need).
 """
 
 from __future__ import annotations
@@ -13,28 +14,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import jsonschema
 import yaml
 
 from orchestrator import paths, yamlio
 from orchestrator.errors import RecipeError
-
-# Which params sections each step kind reads (checked at validation time, before anything runs).
-STEP_NEEDS: Final[Mapping[str, tuple[str, ...]]] = {
-    "train": ("model",),
-    "schema": ("model",),
-    "account": ("account",),
-    "env": ("environment",),
-    "env-set": ("environment",),
-    "model": ("model",),
-    "manifest": ("model", "manifest"),
-    "image": ("image",),
-    "service": ("service",),
-    "smoke": ("smoke",),
-    "rollback": ("service",),
-}
 
 
 @dataclass(frozen=True)
@@ -124,6 +110,11 @@ class Recipe:
     steps: tuple[Step, ...]
     overrides: tuple[str, ...] = ()
 
+    @property
+    def source(self) -> str:
+        """How errors name this recipe: its file, and whether --set overrides were applied."""
+        return str(self.path) + (" (with --set overrides)" if self.overrides else "")
+
     def params_dict(self) -> dict[str, Any]:
         """Params as plain JSON data (for the journal and --output json)."""
         from dataclasses import asdict
@@ -133,7 +124,7 @@ class Recipe:
 
 @lru_cache(maxsize=1)
 def _validator() -> jsonschema.protocols.Validator:
-    schema = json.loads(paths.recipe_schema().read_text(encoding="utf-8"))
+    schema = json.loads(paths.schema_file("recipe.schema.json").read_text(encoding="utf-8"))
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)
     return cls(schema)  # type: ignore[no-any-return]
@@ -160,6 +151,7 @@ def resolve(name_or_path: str) -> Path:
 
 
 def bundled() -> list[Path]:
+    """The recipes shipped inside the package."""
     return sorted(paths.recipes_dir().glob("*.yaml"))
 
 
@@ -196,19 +188,11 @@ def apply_overrides(doc: Any, overrides: Sequence[str]) -> Any:
 
 
 def validate_document(doc: Any, source: str) -> None:
-    """Schema validation plus the cross checks the schema cannot express; raises `RecipeError`."""
+    """Schema validation; raises `RecipeError` naming the file and the JSON path of each error."""
     errors = sorted(_validator().iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         lines = [f"{source}: {json_path(e.absolute_path)}: {e.message}" for e in errors[:10]]
         raise RecipeError("invalid recipe\n  " + "\n  ".join(lines))
-    params = doc["params"]
-    for index, step in enumerate(doc["steps"]):
-        for section in STEP_NEEDS[step["kind"]]:
-            if section not in params:
-                raise RecipeError(
-                    f"invalid recipe\n  {source}: {json_path(['steps', index, 'kind'])}: step {step['kind']!r} "
-                    f"needs {json_path(['params', section])}, which is missing"
-                )
 
 
 def load(name_or_path: str, overrides: Sequence[str] = ()) -> Recipe:

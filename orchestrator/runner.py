@@ -17,7 +17,6 @@ from typing import Final, Protocol
 
 import sh
 
-from orchestrator import paths
 from orchestrator.errors import BackendError, CommandFailed
 from orchestrator.scrub import scrub_argv, scrub_secrets
 
@@ -65,15 +64,11 @@ class Runner(Protocol):
 def clean_env(base: Mapping[str, str] | None = None) -> dict[str, str]:
     """An explicit environment: PATH, HOME, MLOPS_HOME, AZURE_CONFIG_DIR, LANG, PYTHON*, MLOPS_*.
 
-    The project root is put on PYTHONPATH so `python -m mlops_engine` and `python -m churn_model.train`
-    import from this checkout even when a step runs in a staging directory.
+    Nothing is added to PYTHONPATH: `python -m mlops_engine` and `python -m churn_model.train` run with the
+    orchestrator's own interpreter, which imports them from wherever mlops is installed (editable or not).
     """
     source = os.environ if base is None else base
     env = {k: v for k, v in source.items() if k in _KEPT_ENV or k.startswith(_KEPT_PREFIXES)}
-    root = str(paths.PROJECT_ROOT)
-    existing = env.get("PYTHONPATH", "")
-    if root not in existing.split(os.pathsep):
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, existing) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 

@@ -19,6 +19,7 @@ class Session:
     az_prefix: tuple[str, ...]
     out: Output = field(default_factory=Output)
     dry_run: bool = False
+    prog: str = "python mlops.py"  # how the user runs mlops, for the hints we print (`mlops` as a console script)
     python: str = sys.executable
     sleep: Sleep = time.sleep
     clock: Clock = time.monotonic

@@ -34,6 +34,7 @@ def history(service: str | None, session: Session) -> Outcome:
     ]
     if not rows:
         session.out.info(f"no deployments recorded{' for service ' + service if service else ''}")
+        return Outcome("history", {"service": service, "deployments": []}, tuple(session.out.messages))
     session.out.table(
         COLUMNS,
         [

@@ -11,17 +11,22 @@ from orchestrator.result import PlannedCall
 from orchestrator.steps import artifacts, infra, local, service
 
 if TYPE_CHECKING:
-    from orchestrator.context import Context
+    from orchestrator.context import Context, Options
+    from orchestrator.products import Contract
     from orchestrator.recipes import Recipe
     from orchestrator.result import StepResult
 
 
 class StepKind(Protocol):
-    """A kind of recipe step."""
+    """A kind of recipe step: its word in recipes, its contract (params, needs, uses, provides), plan and run."""
 
-    kind: str
+    @property
+    def kind(self) -> str: ...
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    @property
+    def contract(self) -> Contract: ...
+
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         """The commands this step runs on a fresh deployment, with <PLACEHOLDER> ids."""
         ...
 
@@ -38,6 +43,7 @@ REGISTRY: Final[Mapping[str, StepKind]] = {
         infra.Account(),
         infra.Env(),
         infra.EnvSet(),
+        infra.Locate(),
         artifacts.ModelStep(),
         artifacts.ManifestStep(),
         artifacts.ImageStep(),

@@ -7,15 +7,25 @@ Keys in the journal: model = (name, sha256 of model.pkl); manifest = (name, mode
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Mapping, Sequence
+import importlib.util
+from collections.abc import Sequence
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Final
 
-from orchestrator import azcli, paths
+from orchestrator import azcli
 from orchestrator.azparse import Image, Manifest
-from orchestrator.context import Context, sha256_file
+from orchestrator.context import Context, Options
 from orchestrator.errors import MlopsError, ProvisioningFailed
+from orchestrator.products import (
+    BuiltImage,
+    Contract,
+    CreatedManifest,
+    RegisteredModel,
+    ServiceSchemaFile,
+    TrainedModel,
+)
 from orchestrator.recipes import Recipe
 from orchestrator.result import PlannedCall, StepResult
 from orchestrator.retry import poll_until
@@ -33,8 +43,9 @@ class ModelStep:
     """Register model.pkl unless a model with the same name and content exists."""
 
     kind = "model"
+    contract = Contract(params=("model",), needs=(TrainedModel,), provides=(RegisteredModel,))
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         m = recipe.params.model
         assert m
         return [
@@ -48,12 +59,8 @@ class ModelStep:
     def run(self, ctx: Context) -> StepResult:
         m = ctx.recipe.params.model
         assert m is not None
-        model_file = Path(ctx.produced.get("model_file") or ctx.staging() / "model.pkl")
-        if not model_file.is_file():
-            raise MlopsError(
-                f"no trained model at {model_file}; the recipe needs a `train` step before `model`"
-            )
-        digest = ctx.produced.get("model_sha256") or sha256_file(model_file)
+        trained = ctx.need(TrainedModel)
+        model_file, digest = trained.model_file, trained.model_sha256
         tag = model_tag(digest)
         known = ctx.journal.model_for_hash(digest, m.name)
         model = ctx.az.model_show(known) if known else None
@@ -77,21 +84,42 @@ class ModelStep:
             ctx.journal.record_model_file(digest, m.name, model.id, model.version)
             ctx.created(f"model {m.name} version {model.version} (id {model.id})")
             status = "created"
-        ctx.produced.update(model_id=model.id, model_name=model.name, model_version=model.version)
+        ctx.provide(RegisteredModel(model.id, model.name, model.version))
         return StepResult(self.kind, status, f"model {m.name} v{model.version}", {"model_id": model.id})
 
 
-def _scoring_source(relative: str) -> Path:
-    path = Path(relative)
-    return path if path.is_absolute() else paths.PROJECT_ROOT / path
+def scoring_source(value: str, recipe_dir: Path) -> Traversable:
+    """`params.manifest.scoring_file`: an absolute path, a path relative to the recipe file's folder, or
+    `<package>/<file>` inside an installed Python package (the bundled recipes' `churn_model/score.py`)."""
+    path = Path(value)
+    if path.is_absolute():
+        return path
+    beside = recipe_dir / path
+    if beside.is_file():
+        return beside
+    package, _, resource = value.partition("/")
+    if resource and package.isidentifier() and importlib.util.find_spec(package) is not None:
+        packaged = files(package).joinpath(resource)
+        if packaged.is_file():
+            return packaged
+    raise MlopsError(
+        f"scoring file {value!r} not found (params.manifest.scoring_file): not at {beside}, and not a file "
+        "of an installed package (write it as <package>/<file>, e.g. churn_model/score.py, or give a path)"
+    )
 
 
 class ManifestStep:
     """`manifest create` (run in the staging directory: the CLI wants -f in the current directory)."""
 
     kind = "manifest"
+    contract = Contract(
+        params=("model", "manifest"),
+        needs=(RegisteredModel,),
+        uses=(ServiceSchemaFile,),
+        provides=(CreatedManifest,),
+    )
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         mf = recipe.params.manifest
         assert mf
         driver = Path(mf.scoring_file).name
@@ -111,10 +139,20 @@ class ManifestStep:
                 return shown
         return None
 
+    @staticmethod
+    def _schema(ctx: Context, staging: Path) -> str | None:
+        """The schema file name for `-s` (it must sit in the staging directory, the command's cwd)."""
+        made = ctx.use(ServiceSchemaFile)
+        if made is None:
+            return None
+        if made.schema_file.parent != staging:
+            (staging / made.schema_file.name).write_bytes(made.schema_file.read_bytes())
+        return made.schema_file.name
+
     def run(self, ctx: Context) -> StepResult:
         mf = ctx.recipe.params.manifest
         assert mf is not None
-        model_id = ctx.produced["model_id"]
+        model_id = ctx.need(RegisteredModel).model_id
         key = f"{mf.name}@{model_id}"
         known = ctx.journal.lookup("manifest", key)
         manifest = ctx.az.manifest_show(known[0]) if known and known[0] else None
@@ -125,11 +163,12 @@ class ManifestStep:
             status = "exists"
         else:
             staging = ctx.staging()
-            source = _scoring_source(mf.scoring_file)
+            staging.mkdir(parents=True, exist_ok=True)
+            source = scoring_source(mf.scoring_file, ctx.recipe.path.parent)
             if not source.is_file():
                 raise MlopsError(f"scoring file {source} not found (params.manifest.scoring_file)")
-            shutil.copyfile(source, staging / source.name)
-            schema = "service_schema.json" if (staging / "service_schema.json").is_file() else None
+            (staging / source.name).write_bytes(source.read_bytes())
+            schema = self._schema(ctx, staging)
             ctx.journal.intend("manifest", key, ctx.run_id)
             manifest_id = ctx.az.manifest_create(
                 mf.name, model_id, source.name, mf.runtime, schema, cwd=staging
@@ -142,9 +181,7 @@ class ManifestStep:
                 )
             ctx.created(f"manifest {mf.name} version {manifest.version} (id {manifest.id})")
             status = "created"
-        ctx.produced.update(
-            manifest_id=manifest.id, manifest_name=manifest.name, manifest_version=manifest.version
-        )
+        ctx.provide(CreatedManifest(manifest.id, manifest.name, manifest.version))
         return StepResult(
             self.kind, status, f"manifest {mf.name} v{manifest.version}", {"manifest_id": manifest.id}
         )
@@ -154,8 +191,9 @@ class ImageStep:
     """`image create` unless an image of this name was built from this manifest (waits if it is building)."""
 
     kind = "image"
+    contract = Contract(params=("image",), needs=(CreatedManifest,), provides=(BuiltImage,))
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         im = recipe.params.image
         assert im
         return [
@@ -180,23 +218,24 @@ class ImageStep:
             clock=ctx.clock,
         )
 
-    def _recover(self, ctx: Context, name: str) -> Image | None:
+    def _recover(self, ctx: Context, name: str, manifest_name: str) -> Image | None:
         """After a run died inside `image create`: adopt the newest image built from our manifest."""
         candidates = sorted((i for i in ctx.az.image_list() if i.name == name), key=lambda i: -i.version)
         for candidate in candidates[:3]:
             shown = ctx.az.image_show(candidate.id)
-            if shown and shown.manifest_name == ctx.produced["manifest_name"] and shown.state != "Failed":
+            if shown and shown.manifest_name == manifest_name and shown.state != "Failed":
                 return shown
         return None
 
     def run(self, ctx: Context) -> StepResult:
         im = ctx.recipe.params.image
         assert im is not None
-        key = f"{im.name}@{ctx.produced['manifest_id']}"
+        manifest = ctx.need(CreatedManifest)
+        key = f"{im.name}@{manifest.manifest_id}"
         known = ctx.journal.lookup("image", key)
         image = ctx.az.image_show(known[0]) if known and known[0] else None
         if image is None and known and known[1] == "pending":
-            image = self._recover(ctx, im.name)
+            image = self._recover(ctx, im.name, manifest.manifest_name)
         if image is not None and image.state == "Failed":
             image = None  # a failed build is not reusable: build again
         if image is not None:
@@ -209,7 +248,7 @@ class ImageStep:
         else:
             ctx.journal.intend("image", key, ctx.run_id)
             ctx.out.detail(f"building image {im.name} (this can take several minutes)...")
-            image_id = ctx.az.image_create(im.name, ctx.produced["manifest_id"])
+            image_id = ctx.az.image_create(im.name, manifest.manifest_id)
             ctx.journal.record("image", key, image_id, ctx.run_id)
             image = ctx.az.image_show(image_id)
             if image is None:
@@ -218,5 +257,5 @@ class ImageStep:
                 raise ProvisioningFailed(f"image {im.name}", image.state)
             ctx.created(f"image {im.name} version {image.version} (id {image.id})")
             status = "created"
-        ctx.produced.update(image_id=image.id, image_name=image.name, image_version=image.version)
+        ctx.provide(BuiltImage(image.id, image.name, image.version))
         return StepResult(self.kind, status, f"image {im.name} v{image.version}", {"image_id": image.id})

@@ -1,12 +1,18 @@
-"""Account and environment steps: find or create, then select them as the CLI's current context."""
+"""Account and environment steps: find or create, then select them as the CLI's current context.
+
+`locate` selects the account and environment where the journal recorded a service's last deployment,
+so `rollback` works after a lab (or a user) switched the current ones.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from orchestrator import azcli
 from orchestrator.azparse import Environment
-from orchestrator.context import Context
+from orchestrator.context import Context, Options
+from orchestrator.errors import CommandFailed, MlopsError
+from orchestrator.products import Contract, SelectedAccount, SelectedEnvironment, ServiceLocation
 from orchestrator.recipes import Recipe
 from orchestrator.result import PlannedCall, StepResult
 from orchestrator.retry import poll_until
@@ -19,8 +25,9 @@ class Account:
     """`account modelmanagement show -g -n`; create it if missing, else `set` it (current account)."""
 
     kind = "account"
+    contract = Contract(params=("account",), provides=(SelectedAccount,))
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         p, a = recipe.params, recipe.params.account
         assert a
         return [
@@ -35,6 +42,7 @@ class Account:
     def run(self, ctx: Context) -> StepResult:
         p, a = ctx.recipe.params, ctx.recipe.params.account
         assert a is not None
+        ctx.provide(SelectedAccount(p.resource_group, a.name))
         if ctx.az.account_show(p.resource_group, a.name) is not None:
             ctx.az.account_set(p.resource_group, a.name)
             ctx.exists(f"account {a.name} (resource group {p.resource_group}); selected it")
@@ -50,8 +58,9 @@ class Env:
     """`env show -g -n`; `env setup` if missing; then poll `env show` until Succeeded (or Failed)."""
 
     kind = "env"
+    contract = Contract(params=("environment",))
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         p, e = recipe.params, recipe.params.environment
         assert e
         return [
@@ -113,8 +122,9 @@ class EnvSet:
     """`env set -n -g`: make the environment the CLI's current target (idempotent)."""
 
     kind = "env-set"
+    contract = Contract(params=("environment",), provides=(SelectedEnvironment,))
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         e = recipe.params.environment
         assert e
         return [PlannedCall(azcli.env_set_argv(recipe.params.resource_group, e.name))]
@@ -123,5 +133,44 @@ class EnvSet:
         e = ctx.recipe.params.environment
         assert e is not None
         name = ctx.az.env_set(ctx.recipe.params.resource_group, e.name)
+        ctx.provide(SelectedEnvironment(ctx.recipe.params.resource_group, e.name))
         ctx.out.info(f"selected: environment {name}")
         return StepResult(self.kind, "done", f"environment {name} selected")
+
+
+class Locate:
+    """Select the account and environment the journal recorded for the service (nothing if it knows none)."""
+
+    kind = "locate"
+    contract = Contract(params=("service",), provides=(ServiceLocation,))
+
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
+        note = "where the journal recorded the service; skipped when it knows nothing"
+        return [
+            PlannedCall(azcli.account_set_argv("<RESOURCE_GROUP>", "<ACCOUNT>"), note=note),
+            PlannedCall(azcli.env_set_argv("<RESOURCE_GROUP>", "<ENVIRONMENT>"), note=note),
+        ]
+
+    def run(self, ctx: Context) -> StepResult:
+        name = ctx.recipe.params.service.name
+        known = ctx.journal.location(name)
+        if known is None:
+            ctx.provide(ServiceLocation(None, None, None))
+            ctx.out.detail(
+                f"the journal does not know where service {name} was deployed: using the current environment"
+            )
+            return StepResult(self.kind, "done", "not in the journal: current account and environment")
+        found = ServiceLocation(known.resource_group, known.account, known.environment)
+        try:
+            if known.account:
+                ctx.az.account_set(known.resource_group, known.account)
+            if known.environment:
+                ctx.az.env_set(known.resource_group, known.environment)
+        except CommandFailed as exc:
+            raise MlopsError(
+                f"the journal says service {name} was deployed in {found.describe()}, but selecting it failed "
+                f"(was it deleted?):\n{exc}"
+            ) from None
+        ctx.provide(found)
+        ctx.out.info(f"selected: {found.describe()}, where the journal recorded service {name}")
+        return StepResult(self.kind, "done", f"selected {found.describe()}")

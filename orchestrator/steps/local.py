@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Final
 
-from orchestrator import paths
-from orchestrator.context import Context, sha256_file
+from orchestrator.context import Context, Options, sha256_file
 from orchestrator.errors import MlopsError
+from orchestrator.products import Contract, ServiceSchemaFile, TrainedModel
 from orchestrator.recipes import Recipe
 from orchestrator.result import PlannedCall, StepResult
 
@@ -32,8 +32,9 @@ class Train:
     """`python -m churn_model.train --model KIND --outputs DIR` -> DIR/model.pkl (and its sha256)."""
 
     kind = "train"
+    contract = Contract(params=("model",), provides=(TrainedModel,))
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         assert recipe.params.model
         return [
             PlannedCall(
@@ -46,15 +47,14 @@ class Train:
         assert model is not None  # checked by recipes.validate_document
         staging = ctx.staging()
         staging.mkdir(parents=True, exist_ok=True)
-        ctx.runner.run(
-            train_argv(ctx.python, model.kind, str(staging)), timeout=TRAIN_TIMEOUT_S, cwd=paths.PROJECT_ROOT
-        )
+        # Run in the staging directory: the churn_model package comes from the interpreter's installation,
+        # and nothing is written where mlops happens to be started.
+        ctx.runner.run(train_argv(ctx.python, model.kind, str(staging)), timeout=TRAIN_TIMEOUT_S, cwd=staging)
         model_file = staging / "model.pkl"
         if not model_file.is_file():
             raise MlopsError(f"training finished but wrote no {model_file}; check churn_model.train")
         digest = sha256_file(model_file)
-        ctx.produced["model_file"] = model_file
-        ctx.produced["model_sha256"] = digest
+        ctx.provide(TrainedModel(model_file, digest))
         ctx.out.info(f"trained: {model.kind} -> {model_file} (sha256 {digest[:12]})")
         return StepResult(self.kind, "done", f"trained {model.kind}", {"sha256": digest})
 
@@ -63,8 +63,9 @@ class Schema:
     """`python -m churn_model.schema --output DIR/service_schema.json`."""
 
     kind = "schema"
+    contract = Contract(params=("model",), provides=(ServiceSchemaFile,))
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         return [
             PlannedCall(
                 schema_argv("python", _staging_placeholder(recipe) + "/service_schema.json"), az=False
@@ -75,8 +76,9 @@ class Schema:
         staging = ctx.staging()
         staging.mkdir(parents=True, exist_ok=True)
         target = staging / "service_schema.json"
-        ctx.runner.run(schema_argv(ctx.python, str(target)), timeout=TRAIN_TIMEOUT_S, cwd=paths.PROJECT_ROOT)
+        ctx.runner.run(schema_argv(ctx.python, str(target)), timeout=TRAIN_TIMEOUT_S, cwd=staging)
         if not target.is_file():
             raise MlopsError(f"schema generation finished but wrote no {target}; check churn_model.schema")
+        ctx.provide(ServiceSchemaFile(target))
         ctx.out.info(f"schema: {target}")
         return StepResult(self.kind, "done", "wrote service_schema.json", {"schema": str(target)})

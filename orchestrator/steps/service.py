@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Final
 
 from orchestrator import azcli
 from orchestrator.azparse import Image, Service
-from orchestrator.context import Context
+from orchestrator.context import Context, Options
 from orchestrator.errors import MlopsError, RollbackError, SmokeTestFailed
+from orchestrator.journal import Location
+from orchestrator.products import (
+    BuiltImage,
+    Contract,
+    DeployedService,
+    RegisteredModel,
+    SelectedAccount,
+    SelectedEnvironment,
+    ServiceLocation,
+)
 from orchestrator.recipes import Recipe
 from orchestrator.result import PlannedCall, StepResult
 
@@ -26,6 +36,15 @@ def find_service(ctx: Context, name: str) -> Service | None:
     return found if found is not None else ctx.az.service_find(name)
 
 
+def selected_location(ctx: Context) -> Location | None:
+    """Where this run deploys: the account and environment earlier steps selected (None: not known)."""
+    account, env = ctx.use(SelectedAccount), ctx.use(SelectedEnvironment)
+    if env is None and account is None:
+        return None
+    group = env.resource_group if env else account.resource_group if account else ""
+    return Location(group, account.account if account else None, env.environment if env else None)
+
+
 def _runs_image(service: Service, image_name: str, image_version: int) -> bool:
     return bool(service.image_url and service.image_url.endswith(f"/{image_name}:{image_version}"))
 
@@ -34,8 +53,14 @@ class ServiceStep:
     """Create the service, or update it to the new image; nothing when it already runs that image."""
 
     kind = "service"
+    contract = Contract(
+        params=("service",),
+        needs=(BuiltImage,),
+        uses=(RegisteredModel, SelectedAccount, SelectedEnvironment),
+        provides=(DeployedService,),
+    )
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         s = recipe.params.service
         env = recipe.params.environment
         replicas = s.replicas if env is None or env.cluster else None
@@ -50,18 +75,22 @@ class ServiceStep:
         params = ctx.recipe.params
         s = params.service
         cluster = params.environment.cluster if params.environment else True
-        image_id, image_name, image_version = (
-            ctx.produced["image_id"],
-            ctx.produced["image_name"],
-            ctx.produced["image_version"],
-        )
-        record = {
-            "service_name": s.name, "image_id": image_id, "image_name": image_name, "image_version": image_version,
-            "model_name": ctx.produced.get("model_name"), "model_version": ctx.produced.get("model_version"), "run_id": ctx.run_id,
-        }  # fmt: skip
+        image = ctx.need(BuiltImage)
+        image_id, image_name, image_version = image.image_id, image.image_name, image.image_version
+        model = ctx.use(RegisteredModel)
+        where = selected_location(ctx)
+
+        def record(service_id: str | None, outcome: str, action: str) -> int:
+            return ctx.journal.record_deployment(
+                service_name=s.name, service_id=service_id, image_id=image_id, image_name=image_name,
+                image_version=image_version, model_name=model.model_name if model else None,
+                model_version=model.model_version if model else None, outcome=outcome, action=action,
+                run_id=ctx.run_id, location=where,
+            )  # fmt: skip
+
         current = find_service(ctx, s.name)
         if current is None:
-            dep = ctx.journal.record_deployment(service_id=None, outcome="pending", action="create", **record)
+            dep = record(None, "pending", "create")
             ctx.journal.intend("service", s.name, ctx.run_id)
             try:
                 deployed = ctx.az.service_create(s.name, image_id, s.replicas if cluster else None)
@@ -71,21 +100,15 @@ class ServiceStep:
             ctx.journal.record("service", s.name, deployed.service_id, ctx.run_id)
             ctx.journal.set_outcome(dep, "deployed", deployed.service_id)
             ctx.created(f"service {s.name} (id {deployed.service_id}) on image {image_name}:{image_version}")
-            ctx.produced.update(service_id=deployed.service_id, deployment_id=dep)
+            ctx.provide(DeployedService(deployed.service_id, dep))
             return StepResult(
                 self.kind, "created", f"service {deployed.service_id}", {"service_id": deployed.service_id}
             )
         if _runs_image(current, image_name, image_version):
             ctx.exists(f"service {s.name} (id {current.id}) already runs image {image_name}:{image_version}")
             history = [d for d in ctx.journal.deployments(s.name) if d.image_id == image_id]
-            dep = (
-                history[-1].id
-                if history
-                else ctx.journal.record_deployment(
-                    service_id=current.id, outcome="deployed", action="adopt", **record
-                )
-            )
-            ctx.produced.update(service_id=current.id, deployment_id=dep)
+            dep = history[-1].id if history else record(current.id, "deployed", "adopt")
+            ctx.provide(DeployedService(current.id, dep))
             return StepResult(self.kind, "exists", f"service {current.id}", {"service_id": current.id})
         if not cluster or current.id == current.name:
             raise MlopsError(
@@ -94,9 +117,7 @@ class ServiceStep:
             )
         verbose = ctx.az.service_show(current.id, verbose=True)
         previous = verbose.image_id if verbose else None
-        dep = ctx.journal.record_deployment(
-            service_id=current.id, outcome="pending", action="update", **record
-        )
+        dep = record(current.id, "pending", "update")
         try:
             ctx.az.service_update(current.id, image_id)
         except MlopsError:
@@ -107,7 +128,7 @@ class ServiceStep:
         ctx.out.info(
             f"updated: service {s.name} (id {current.id}) to image {image_name}:{image_version}{was}"
         )
-        ctx.produced.update(service_id=current.id, deployment_id=dep, previous_image_id=previous)
+        ctx.provide(DeployedService(current.id, dep, previous_image_id=previous))
         return StepResult(self.kind, "updated", f"service {current.id}", {"service_id": current.id})
 
 
@@ -122,8 +143,9 @@ class Smoke:
     """`service run realtime -i ID -d SAMPLE` must answer the expected value (quotes ignored)."""
 
     kind = "smoke"
+    contract = Contract(params=("smoke",), uses=(DeployedService,))
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
         smoke = recipe.params.smoke
         assert smoke
         return [
@@ -133,13 +155,13 @@ class Smoke:
     def run(self, ctx: Context) -> StepResult:
         smoke = ctx.recipe.params.smoke
         assert smoke is not None
-        service_id = ctx.produced.get("service_id")
-        if not service_id:
+        deployed = ctx.use(DeployedService)
+        if deployed is None:
             found = find_service(ctx, ctx.recipe.params.service.name)
             if found is None:
                 raise MlopsError(f"service {ctx.recipe.params.service.name} not found; nothing to smoke-test")
-            service_id = found.id
-        dep = ctx.produced.get("deployment_id")
+            deployed = DeployedService(found.id)
+        service_id, dep = deployed.service_id, deployed.deployment_id
         answer = ctx.az.service_run(service_id, smoke.data)
         if _normalize(answer) != _normalize(smoke.expect):
             if dep:
@@ -152,12 +174,17 @@ class Smoke:
 
 
 class Rollback:
-    """Redeploy an earlier image: `options['to']` (image version or id) or the previous one."""
+    """Redeploy an earlier image: `options.to` (image version or id) or the previous one."""
 
     kind = "rollback"
+    contract = Contract(
+        params=("service",),
+        uses=(ServiceLocation, SelectedAccount, SelectedEnvironment),
+        provides=(DeployedService,),
+    )
 
-    def plan(self, recipe: Recipe, options: Mapping[str, object]) -> Sequence[PlannedCall]:
-        to = options.get("to")
+    def plan(self, recipe: Recipe, options: Options) -> Sequence[PlannedCall]:
+        to = options.to
         target = str(to) if to and _GUID.match(str(to)) else "<PREVIOUS_IMAGE_ID>"
         return [
             PlannedCall(azcli.service_show_name_argv(recipe.params.service.name)),
@@ -167,7 +194,7 @@ class Rollback:
         ]
 
     def _target(self, ctx: Context, name: str, current: Service) -> str:
-        to = ctx.options.get("to")
+        to = ctx.options.to
         history = ctx.journal.deployments(name)
         if to and _GUID.match(str(to)):
             return str(to)
@@ -199,6 +226,19 @@ class Rollback:
         )
 
     @staticmethod
+    def _not_found(name: str, located: ServiceLocation | None) -> str:
+        if located is not None and located.environment:
+            return (
+                f"service {name} not found in {located.describe()}, where the journal recorded its last "
+                "deployment; nothing to roll back"
+            )
+        return (
+            f"service {name} not found in the current environment, and the journal does not know where it was "
+            "deployed; select its account and environment (`az ml account modelmanagement set -n NAME -g GROUP`, "
+            "`az ml env set -n NAME -g GROUP`) and try again"
+        )
+
+    @staticmethod
     def _current_image_name(ctx: Context, current: Service) -> str | None:
         if current.image_url:
             return current.image_url.rsplit("/", 1)[-1].split(":", 1)[0]
@@ -210,9 +250,10 @@ class Rollback:
 
     def run(self, ctx: Context) -> StepResult:
         name = ctx.recipe.params.service.name
+        located = ctx.use(ServiceLocation)
         found = find_service(ctx, name)
         if found is None:
-            raise RollbackError(f"service {name} not found; nothing to roll back")
+            raise RollbackError(self._not_found(name, located))
         current = ctx.az.service_show(found.id, verbose=True) or found
         target_id = self._target(ctx, name, current)
         target = ctx.az.image_show(target_id)
@@ -221,12 +262,19 @@ class Rollback:
             raise RollbackError(f"cannot roll back {name} to image {target_id}: image is {state}")
         if target.id == current.image_id:
             ctx.exists(f"service {name} already runs image {target.name}:{target.version}")
-            ctx.produced.update(service_id=found.id)
+            ctx.provide(DeployedService(found.id))
             return StepResult(self.kind, "exists", f"service {found.id}", {"image_id": target.id})
+        model = ctx.journal.model_of_image(target.id)
+        where = (
+            Location(located.resource_group or "", located.account, located.environment)
+            if located is not None and located.environment
+            else selected_location(ctx)
+        )
         dep = ctx.journal.record_deployment(
             service_name=name, service_id=found.id, image_id=target.id, image_name=target.name,
-            image_version=target.version, model_name=None, model_version=None, outcome="pending",
-            action="rollback", run_id=ctx.run_id,
+            image_version=target.version, model_name=model[0] if model else None,
+            model_version=model[1] if model else None, outcome="pending", action="rollback",
+            run_id=ctx.run_id, location=where,
         )  # fmt: skip
         try:
             ctx.az.service_update(found.id, target.id)
@@ -239,7 +287,7 @@ class Rollback:
         ctx.out.info(
             f"rolled back: service {name} (id {found.id}) to image {target.name}:{target.version} (id {target.id})"
         )
-        ctx.produced.update(service_id=found.id, deployment_id=dep, image_id=target.id)
+        ctx.provide(DeployedService(found.id, dep, image_id=target.id))
         return StepResult(
             self.kind,
             "updated",

@@ -33,7 +33,7 @@ def tag(kind):
     return "sha256:" + hashlib.sha256(content(kind)).hexdigest()[:20]
 
 
-SMOKE = json.loads(yamlio.load(PROJECT / "recipes" / "churn-deploy.yaml")["params"]["smoke"]["data"])
+SMOKE = json.loads(yamlio.load(PROJECT / "orchestrator" / "data" / "recipes" / "churn-deploy.yaml")["params"]["smoke"]["data"])
 DATA = json.dumps(SMOKE)
 STAGE = "<MLOPS_HOME>/staging/churnpred/{m}"
 
@@ -659,6 +659,8 @@ scenarios = {
         service_run(),
     ],
     "rollback/after-update": [
+        account_set(),  # `locate`: the journal knows where churnpred was deployed
+        env_set(),
         service_show(2),
         service_show_v(2),
         image_show(1),

@@ -13,14 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from orchestrator_testkit import CASSETTES, DefaultStateDirUsed, RealRunnerUsed
+from orchestrator_testkit import CASSETTES, DefaultStateDirUsed, RealRunnerUsed, fake_artifacts
 
 from orchestrator import cassettes, paths
 from orchestrator import runner as runner_module
 from orchestrator.cli import main
 from orchestrator.output import Output
 from orchestrator.session import Session
-from orchestrator.steps import artifacts
 
 
 @pytest.fixture(autouse=True)
@@ -44,24 +43,6 @@ def _isolate(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch, tm
 @pytest.fixture
 def allow_real_runner() -> None:
     """Opt in to running real commands with ShRunner."""
-
-
-def fake_model_bytes(kind: str) -> bytes:
-    # the cassettes' `-t sha256:...` tags are computed from exactly these bytes
-    return f"fake {kind} model\n".encode()
-
-
-def fake_artifacts(argv: tuple[str, ...], cwd: Path | None) -> None:
-    """What `churn_model.train` / `churn_model.schema` would write, so replays have real files."""
-    home = str(paths.home())
-    if "churn_model.train" in argv:
-        out = Path(argv[argv.index("--outputs") + 1].replace("<MLOPS_HOME>", home))
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "model.pkl").write_bytes(fake_model_bytes(argv[argv.index("--model") + 1]))
-    elif "churn_model.schema" in argv:
-        target = Path(argv[argv.index("--output") + 1].replace("<MLOPS_HOME>", home))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text('{"input": {}}\n')
 
 
 @dataclass
@@ -131,15 +112,5 @@ class Harness:
 
 
 @pytest.fixture
-def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Harness:
-    score = tmp_path / "src" / "score.py"
-    score.parent.mkdir()
-    score.write_text("def init():\n    pass\n\n\ndef run(input_df):\n    return '0'\n")
-    real = artifacts._scoring_source
-
-    def scoring_source(relative: str) -> Path:
-        found = real(relative)
-        return found if found.is_file() else score  # churn_model/score.py may not exist yet
-
-    monkeypatch.setattr(artifacts, "_scoring_source", scoring_source)
+def cli(tmp_path: Path) -> Harness:
     return Harness(tmp_path)

@@ -16,7 +16,7 @@ from orchestrator.runner import CommandResult
 
 
 def test_every_cassette_loads_and_matches_the_schema():
-    schema = json.loads((paths.PROJECT_ROOT / "schemas" / "cassette.schema.json").read_text())
+    schema = json.loads(paths.schema_file("cassette.schema.json").read_text())
     files = sorted(CASSETTES.rglob("*.yaml"))
     assert len(files) >= 15
     for path in files:

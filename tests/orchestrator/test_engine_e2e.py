@@ -1,7 +1,9 @@
 """End to end on the local engine: churn-deploy, re-run, update-service, rollback, history.
 
 Real processes, real training (~30 s). A bounded keep-alive load runs against the scoring URL (127.0.0.1)
-during update-service and rollback: not one request may fail.
+during update-service and rollback: not one request may fail. As a newcomer would: update-service runs as
+`python mlops.py update-service ... | head -1` (the reader goes away after one line), and before the rollback
+the lab's commands switch the current account and environment.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import sys
 import threading
 import time
 import urllib.parse
+from typing import Self
 
 import pytest
+from orchestrator_testkit import REPO
 
 from orchestrator import paths
 from orchestrator.cli import main
@@ -75,7 +79,7 @@ class Load:
                     self.failed += 1
                     self.errors.append(repr(exc))
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Self:
         for t in self.threads:
             t.start()
         return self
@@ -87,9 +91,33 @@ class Load:
 
 
 def az(*argv):
-    proc = subprocess.run([sys.executable, "-m", "mlops_engine", "ml", *argv], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-m", "mlops_engine", "ml", *argv], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
+
+
+def lab_switches_account_and_environment():
+    """What lab 04.2 does before its own deployment: another account and environment become current."""
+    az("account", "modelmanagement", "create", "-l", "eastus2", "-n", "labacct", "-g", "labrg")
+    az("env", "setup", "-n", "labenv", "-l", "eastus2", "-g", "labrg")
+    deadline = time.monotonic() + 60
+    while '"Succeeded"' not in az("env", "show", "-n", "labenv", "-g", "labrg"):
+        assert time.monotonic() < deadline, "labenv never finished provisioning"
+        time.sleep(0.2)
+    az("env", "set", "-n", "labenv", "-g", "labrg")
+
+
+def update_service_like_head_1():
+    """`python mlops.py update-service --model decision_tree | head -1`: read one line, close the pipe."""
+    proc = subprocess.Popen(
+        [sys.executable, str(REPO / "mlops.py"), "update-service", "--model", "decision_tree"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    return proc.wait(timeout=600), first.decode(), stderr
 
 
 def run(*argv):
@@ -118,13 +146,15 @@ def test_churn_lifecycle_on_the_local_engine(engine):
     key = az("service", "keys", "realtime", "-i", service_id).split("PrimaryKey: ")[1].split()[0]
     assert "churnimage:1" in az("service", "show", "realtime", "-i", service_id)
     with Load(url, key) as load:
-        code, out, err = run("update-service", "--model", "decision_tree")
-        assert code == 0, err
-        assert "to image churnimage:2 (was churnimage:1)" in out
+        code, first, err = update_service_like_head_1()
+        assert code == 0 and err == "", err
+        assert first.startswith("trained: decision_tree")
         assert json.loads(az("service", "show", "realtime", "-i", service_id))["Image_URL"].endswith("churnimage:2")
         assert az("service", "run", "realtime", "-i", service_id, "-d", SAMPLE).strip() == '"0"'
+        lab_switches_account_and_environment()
         code, out, err = run("rollback", "--service", "churnpred")
         assert code == 0, err
+        assert "selected: environment mlopsenv (account mlopsacct, resource group mlopsrg), where the journal" in out
         assert "to image churnimage:1" in out
         time.sleep(0.5)
     print(f"load during update + rollback: {load.ok} ok, {load.failed} failed")
@@ -133,7 +163,11 @@ def test_churn_lifecycle_on_the_local_engine(engine):
     assert az("service", "run", "realtime", "-i", service_id, "-d", SAMPLE).strip() == '"0"'
     code, out, err = run("history", "-o", "json")
     rows = json.loads(out)["data"]["deployments"]
-    assert [(r["imageVersion"], r["action"], r["outcome"]) for r in rows] == [
-        (1, "create", "succeeded"), (2, "update", "succeeded"), (1, "rollback", "succeeded"),
+    assert [(r["imageVersion"], r["action"], r["outcome"], r["modelName"]) for r in rows] == [
+        (1, "create", "succeeded", "naive_bayes"), (2, "update", "succeeded", "decision_tree"),
+        (1, "rollback", "succeeded", "naive_bayes"),
     ]  # fmt: skip
+    head = subprocess.run(["bash", "-c", f"{sys.executable} {REPO / 'mlops.py'} history | head -1; exit ${{PIPESTATUS[0]}}"],
+                          capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert head.returncode == 0 and head.stderr == "" and head.stdout.split()[:2] == ["Service", "Image"]
     assert paths.journal_db().is_file()

@@ -7,12 +7,12 @@ import sqlite3
 import pytest
 
 from orchestrator.errors import MlopsError
-from orchestrator.journal import FORMAT_VERSION, MIGRATIONS, Journal
+from orchestrator.journal import FORMAT_VERSION, MIGRATIONS, Journal, Location
 
 
 def test_new_journal_is_at_current_version(tmp_path):
     j = Journal(tmp_path / "j.db")
-    assert j.version() == FORMAT_VERSION == 2
+    assert j.version() == FORMAT_VERSION == 3
 
 
 def test_v1_journal_is_migrated_and_keeps_data(tmp_path):
@@ -28,9 +28,11 @@ def test_v1_journal_is_migrated_and_keeps_data(tmp_path):
     db.commit()
     db.close()
     j = Journal(path)
-    assert j.version() == 2
+    assert j.version() == 3
     (d,) = j.deployments("churnpred")
     assert (d.image_id, d.action, d.image_name) == ("img1", "update", None)
+    assert (d.resource_group, d.account, d.environment) == (None, None, None)
+    assert j.location("churnpred") is None  # v1 rows never knew where they were deployed
 
 
 def test_newer_journal_is_refused(tmp_path):
@@ -89,3 +91,20 @@ def test_model_hash_and_deployment_sequence(tmp_path):
     )
     assert [(d.image_id, d.outcome) for d in j.deployments("s")] == [("i1", "succeeded"), ("i2", "failed")]
     assert j.service_id("s") == "s.env-1.eastus2"
+
+
+def test_location_and_model_of_image(tmp_path):
+    j = Journal(tmp_path / "j.db")
+    here = Location("rg", "acct", "env1")
+    common = {"service_name": "s", "image_name": "img", "run_id": None, "service_id": "s.env1"}
+    j.record_deployment(image_id="i1", image_version=1, model_name="nb", model_version=1, outcome="succeeded",
+                        action="create", location=here, **common)  # fmt: skip
+    j.record_deployment(image_id="i2", image_version=2, model_name="dt", model_version=1, outcome="succeeded",
+                        action="update", location=Location("rg", "acct", "env2"), **common)  # fmt: skip
+    j.record_deployment(image_id="i1", image_version=1, model_name=None, model_version=None,
+                        outcome="succeeded", action="rollback", location=None, **common)  # fmt: skip
+    assert j.location("s") == Location("rg", "acct", "env2")  # the latest row that knows
+    assert j.location("other") is None
+    assert j.model_of_image("i1") == ("nb", 1) and j.model_of_image("i2") == ("dt", 1)
+    assert j.model_of_image("i3") is None
+    assert [d.environment for d in j.deployments("s")] == ["env1", "env2", None]

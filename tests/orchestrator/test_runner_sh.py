@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
 
-from orchestrator import paths
 from orchestrator.errors import BackendError, CommandFailed
 from orchestrator.runner import ShRunner, clean_env
 
@@ -32,7 +30,11 @@ def test_clean_env_keeps_only_the_listed_variables():
     )
     assert env["PATH"] == "/bin" and env["PYTHONHASHSEED"] == "0" and env["MLOPS_HOME"] == "/m"
     assert "AWS_SECRET" not in env
-    assert str(paths.PROJECT_ROOT) in env["PYTHONPATH"].split(os.pathsep)
+    assert "PYTHONPATH" not in env  # nothing injected: children import from the installed packages
+
+
+def test_a_caller_s_own_pythonpath_passes_through():
+    assert clean_env({"PATH": "/bin", "PYTHONPATH": "/mine"})["PYTHONPATH"] == "/mine"
 
 
 def test_runs_and_captures(allow_real_runner, tmp_path):

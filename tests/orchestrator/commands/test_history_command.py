@@ -8,7 +8,16 @@ import json
 def test_history_empty(cli):
     run = cli.run(["history"])
     assert run.exit_code == 0
-    assert "no deployments recorded" in run.stdout
+    assert run.stdout == "no deployments recorded\n"  # and no empty table
+
+
+def test_history_of_an_unknown_service_says_only_that(cli):
+    cli.run(["recipe", "churn-deploy"], "recipe/churn-deploy")
+    run = cli.run(["history", "--service", "nosuch"])
+    assert run.exit_code == 0
+    assert run.stdout == "no deployments recorded for service nosuch\n"
+    doc = json.loads(cli.run(["history", "--service", "nosuch", "-o", "json"]).stdout)
+    assert doc["data"] == {"service": "nosuch", "deployments": []}
 
 
 def test_history_table_after_deploy(cli):

@@ -43,7 +43,7 @@ def test_failing_smoke_test_rolls_back_by_itself(cli):
 
 def test_update_service_with_other_service_name_is_validated(cli):
     run = cli.run(["update-service", "--model", "decision_tree", "--service", "Bad_Name", "--dry-run"])
-    assert run.exit_code == 1
+    assert run.exit_code == 2  # an invalid recipe is a usage error
     assert "$.params.service.name" in run.stderr and "update-service.yaml" in run.stderr
 
 
