@@ -18,7 +18,7 @@ def _tree(root: Path) -> dict[str, str]:
 
 def test_regenerated_cassettes_equal_the_committed_ones(tmp_path: Path) -> None:
     out = tmp_path / "cassettes"
-    proc = subprocess.run([sys.executable, str(BUILDER), "--out", str(out)], cwd=tmp_path, capture_output=True,
+    proc = subprocess.run([sys.executable, str(BUILDER), "--out", str(out)], check=False, cwd=tmp_path, capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 0, f"build_cassettes.py failed:\n{proc.stdout}\n{proc.stderr}"
     built, committed = _tree(out), _tree(CASSETTES)
