@@ -3,18 +3,30 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Literal
 
 from mlops_engine.cli import profile
 from mlops_engine.cli.client import Client
 from mlops_engine.paths import Paths
 
 
+@dataclass(frozen=True)
+class Created:
+    """A resource this invocation created (a failed one-step `service create` reports what it left behind)."""
+
+    kind: Literal["model", "manifest", "image", "service"]
+    id: str
+    name: str
+    failed: bool = False  # its build or start failed: the record stays, in state Failed
+
+
 class Context:
     def __init__(self, paths: Paths | None = None) -> None:
         self.paths = paths or Paths.default()
         self._client: Client | None = None
+        self.created: list[Created] = []
 
     @property
     def client(self) -> Client:

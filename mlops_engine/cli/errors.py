@@ -22,6 +22,11 @@ class CliError(Exception):
         super().__init__(error if isinstance(error, str) else json.dumps(error if error is not None else extra))
         self.error = error
         self.extra = extra  # "Response Code", "Response Content", "Response Headers" (already keyed)
+        self.hint: str | None = None  # the next step, printed after the legacy block on a terminal (cli/hints.py)
+
+    def with_hint(self, hint: str | None) -> CliError:
+        self.hint = hint
+        return self
 
     def render(self) -> str:
         body = {"Azure-cli-ml Version": LEGACY_CLI_VERSION, **self.extra}

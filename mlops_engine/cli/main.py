@@ -157,6 +157,10 @@ def _run(path: tuple[str, ...], command: Command, ns: dict[str, Any]) -> int:
     except CliError as err:
         sys.stdout.flush()
         sys.stderr.write(err.render() + "\n")
+        if err.hint and sys.stderr.isatty():
+            from mlops_engine.cli.hints import render_hint
+
+            sys.stderr.write(render_hint(err.hint))
         return 1
     finally:
         ctx.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .schema import InputSpec, Schema, swagger_without_example
+from .schema import PANDAS, InputSpec, Schema, swagger_without_example
 
 _ERROR_RESPONSE = {
     "type": "object",
@@ -25,17 +25,37 @@ def route_prefix(mode: str, service_name: str) -> str:
     return f"/api/v1/service/{service_name}" if mode == "cluster" else ""
 
 
-def _definition(specs: dict[str, InputSpec]) -> dict[str, Any]:
+def _definition(specs: dict[str, InputSpec], enforced: bool = False) -> dict[str, Any]:
     if not specs:
         return {"type": "object"}
     definition: dict[str, Any] = {
         "type": "object",
-        "properties": {name: swagger_without_example(s) for name, s in specs.items()},
+        "properties": {name: _enforced(s) if enforced else swagger_without_example(s) for name, s in specs.items()},
     }
+    if enforced:  # the replica answers 400 to a missing or an unknown argument (schema.InputConverter.convert)
+        definition["required"] = list(specs)
+        definition["additionalProperties"] = False
     examples = {name: s.swagger["example"] for name, s in specs.items() if "example" in s.swagger}
     if examples:
         definition["example"] = examples
     return definition
+
+
+def _enforced(spec: InputSpec) -> dict[str, Any]:
+    """An input's swagger plus the row contract the replica enforces on PANDAS inputs: every row carries every
+    column, and an integer column stays within its format's range (int64 ...), so that a client generated from
+    the document sends only requests the service accepts."""
+    doc = swagger_without_example(spec)
+    if spec.kind != PANDAS or not isinstance(doc.get("items"), dict):
+        return doc
+    items = dict(doc["items"])
+    props = {name: dict(prop) for name, prop in (items.get("properties") or {}).items()}
+    for column, _types, bounds in spec.columns:
+        if bounds is not None:
+            props[column].update(minimum=bounds[0], maximum=bounds[1])
+    items["properties"] = props
+    items["required"] = [column for column, _types, _bounds in spec.columns]
+    return {**doc, "items": items}
 
 
 def build_swagger(service_name: str, mode: str, schema: Schema | None) -> dict[str, Any]:
@@ -84,6 +104,8 @@ def build_swagger(service_name: str, mode: str, schema: Schema | None) -> dict[s
             }
         }
         score_op["security"] = [{"Bearer": []}]
+    if schema is not None:  # a schema'd service parses the body as JSON: an empty body is a 400
+        score_op["parameters"][0]["required"] = True
     doc["paths"] = {
         f"{prefix}/": {
             "get": {
@@ -102,7 +124,7 @@ def build_swagger(service_name: str, mode: str, schema: Schema | None) -> dict[s
         f"{prefix}/score": {"post": score_op},
     }
     doc["definitions"] = {
-        "ServiceInput": _definition(schema.inputs if schema else {}),
+        "ServiceInput": _definition(schema.inputs if schema else {}, enforced=True),
         "ServiceOutput": _definition(schema.outputs if schema else {}),
         "ErrorResponse": _ERROR_RESPONSE,
     }

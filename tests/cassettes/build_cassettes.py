@@ -1,9 +1,12 @@
 """Builds tests/cassettes/** from the genuine transcript formats (names and ids adapted to churn).
 
-Usage: python tests/cassettes/build_cassettes.py  (rewrites every cassette; review the diff).
+Usage: python tests/cassettes/build_cassettes.py [--out DIR]  (rewrites every cassette under DIR, default
+tests/cassettes; review the diff). tests/cassettes/test_build_cassettes.py builds them into a temporary folder
+and fails on any difference from the committed ones.
 Failure bodies of transcripts 42 and 53 are read from the shared recordings (RECORDINGS).
 """
 
+import argparse
 import hashlib
 import json
 import sys
@@ -674,8 +677,18 @@ for name, interactions in scenarios.items():
         # a successful run ends by reading the scoring URL for the summary (`service show -v`)
         live = 2 if name.startswith("update-service/") else 1
         interactions.append(service_show_v(live))
-    path = ROOT / f"{name}.yaml"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    header = f"# Replay cassette for `python mlops.py {name.split('/')[0]} ...` ({name.split('/')[1]}).\n# Built from the genuine legacy transcripts' formats (recordings/legacy-az-ml), names and ids adapted.\n"
-    path.write_text(header + yamlio.dump({"version": 1, "interactions": interactions}), encoding="utf-8")
-    print(path, len(interactions))
+
+
+def write(out):
+    for name, interactions in scenarios.items():
+        path = out / f"{name}.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        header = f"# Replay cassette for `python mlops.py {name.split('/')[0]} ...` ({name.split('/')[1]}).\n# Built from the genuine legacy transcripts' formats (recordings/legacy-az-ml), names and ids adapted.\n"
+        path.write_text(header + yamlio.dump({"version": 1, "interactions": interactions}), encoding="utf-8")
+        print(path, len(interactions))
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="Build the replay cassettes.")
+    parser.add_argument("--out", type=Path, default=ROOT, help="folder to write <command>/<scenario>.yaml into")
+    write(parser.parse_args().out)

@@ -130,6 +130,7 @@ def test_swagger_without_schema(echo):
     assert status == 200 and doc["swagger"] == "2.0"
     assert set(doc["paths"]) == {"/", "/score"}
     assert doc["definitions"]["ServiceInput"] == {"type": "object"}
+    assert "required" not in doc["paths"]["/score"]["post"]["parameters"][0]  # run() gets the raw body, even empty
     assert doc["definitions"]["ErrorResponse"]["properties"]["status_code"]["type"] == "integer"
 
 
@@ -287,10 +288,19 @@ def test_swagger_from_schema_local(dataframe):
     inp = doc["definitions"]["ServiceInput"]
     assert inp["example"] == {"input_df": PANDAS_SCHEMA["input"]["input_df"]["swagger"]["example"]}
     assert "example" not in inp["properties"]["input_df"]
-    assert inp["properties"]["input_df"]["items"]["properties"]["age"] == {
+    # the contract the replica enforces is stated, so clients generated from the swagger send valid requests:
+    # every input and no other, every column in every row, integers within their format's range, a body
+    assert inp["required"] == ["input_df"] and inp["additionalProperties"] is False
+    items = inp["properties"]["input_df"]["items"]
+    assert items["required"] == ["age", "charges", "plan", "active"]
+    assert items["properties"]["age"] == {
         "type": "integer",
         "format": "int64",
+        "minimum": -(2**63),
+        "maximum": 2**63 - 1,
     }
+    assert items["properties"]["charges"] == {"type": "number", "format": "double"}
+    assert [p["required"] for p in doc["paths"]["/score"]["post"]["parameters"]] == [True]
     assert doc["definitions"]["ServiceOutput"] == {"type": "object"}
 
 

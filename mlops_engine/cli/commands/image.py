@@ -15,7 +15,7 @@ from mlops_engine.cli.commands.common import (
 )
 from mlops_engine.cli.commands.manifest import create_manifest
 from mlops_engine.cli.commands.model import NO_ENV
-from mlops_engine.cli.context import Context
+from mlops_engine.cli.context import Context, Created
 from mlops_engine.cli.errors import CliError, HttpError
 
 
@@ -50,7 +50,9 @@ def create_image(ctx: Context, name: str, description: str | None, manifest_id: 
     image_id, op, headers = poll(ctx, location, "Creating image")
     if image_id is None:
         failed_id = str(op.get("resourceLocation", "")).rstrip("/").split("/")[-1]
+        ctx.created.append(Created("image", failed_id, name, failed=True))
         raise operation_error(op, headers, ctx, "image", failed_id)
+    ctx.created.append(Created("image", image_id, name))
     ctx.out("Done.")
     ctx.out(f"Image ID: {image_id}")
     ctx.out(f"More details: 'az ml image show -i {image_id}'")

@@ -17,7 +17,7 @@ from mlops_engine.cli.commands.common import (
     upload,
 )
 from mlops_engine.cli.commands.model import register_model
-from mlops_engine.cli.context import Context
+from mlops_engine.cli.context import Context, Created
 from mlops_engine.cli.errors import CliError
 
 RUNTIMES = {"python": "Python", "spark-py": "SparkPython"}
@@ -109,6 +109,7 @@ def create_manifest(ctx: Context, name: str, driver_file: str, runtime: str | No
     if verb:
         ctx.out(f"Manifest payload: {payload}")
     manifest = ctx.client.call("POST", ctx.mms("/manifests"), payload, "Error occurred creating manifest.")
+    ctx.created.append(Created("manifest", str(manifest["id"]), name))
     ctx.out("Successfully created manifest")
     ctx.out(f"Id: {manifest['id']}")
     ctx.out(f"More information: 'az ml manifest show -i {manifest['id']}'")

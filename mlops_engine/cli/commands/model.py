@@ -16,7 +16,7 @@ from mlops_engine.cli.commands.common import (
     space_if_empty,
     upload,
 )
-from mlops_engine.cli.context import Context
+from mlops_engine.cli.context import Context, Created
 from mlops_engine.cli.errors import CliError
 
 NO_ENV = ("Missing information for current compute context. Please set your current compute by running: "
@@ -48,6 +48,7 @@ def register_model(ctx: Context, path: str, name: str, tags: list[str], descript
         ctx.out(f"Attempting to register model with this information: {payload}")
         ctx.out(f"Model register post url: {models_url}")
     model = ctx.client.call("POST", profile.mms_base(account) + "/models", payload, "Error occurred registering model.")
+    ctx.created.append(Created("model", str(model["id"]), name))
     ctx.out("Successfully registered model")
     ctx.out(f"Id: {model['id']}")
     ctx.out(f"More information: 'az ml model show -m {model['id']}'")

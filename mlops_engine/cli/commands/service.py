@@ -7,18 +7,19 @@ print `[Local mode]` lines and refuse update and key operations.
 
 from __future__ import annotations
 
-import http.client
 import json
 from typing import Any
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from mlops_engine.cli import profile
 from mlops_engine.cli.commands.common import convert_time, operation_error, pages, pascalize, poll
 from mlops_engine.cli.commands.image import compute_resource_id, create_image
 from mlops_engine.cli.commands.manifest import check_runtime
-from mlops_engine.cli.commands.sample import example_from_swagger, sample_argument
-from mlops_engine.cli.context import Context
+from mlops_engine.cli.commands.sample import sample_argument
+from mlops_engine.cli.commands.scoring import replica_request, swagger_example
+from mlops_engine.cli.context import Context, Created
 from mlops_engine.cli.errors import CliError, HttpError
+from mlops_engine.cli.hints import OneStep, local_update, one_step_leftovers
 
 LOCAL = "[Local mode] "
 
@@ -67,33 +68,11 @@ def _keys(ctx: Context, service_id: str) -> dict[str, str]:
                            error="Error occurred while listing keys for service.")
 
 
-def _http(method: str, url: str, timeout: float, body: bytes | None = None,
-          headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
-    """One request to a scoring replica (not the daemon): status, headers, body."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port or 80, timeout=timeout)
-    try:
-        conn.request(method, parts.path, body=body, headers=headers or {})
-        resp = conn.getresponse()
-        return resp.status, dict(resp.getheaders()), resp.read()
-    finally:
-        conn.close()
-
-
-def _swagger_example(url: str) -> Any:
-    """definitions.ServiceInput.example of a service's swagger, or None when unavailable."""
-    try:
-        status, _, body = _http("GET", url, timeout=2)
-        return example_from_swagger(json.loads(body)) if status == 200 else None
-    except (OSError, ValueError):
-        return None
-
-
 def _sample(ctx: Context, service: dict[str, Any], verb: bool) -> str:
     url = service.get("swaggerUri") or ""
     if verb:
         ctx.out(f"[Debug] Fetching sample data from swagger endpoint: {url}")
-    return sample_argument(_swagger_example(url))
+    return sample_argument(swagger_example(url))
 
 
 def _mode(ctx: Context) -> str:
@@ -135,10 +114,21 @@ def create(ctx: Context, service_name: str, autoscale_enabled: str | None, autos
         check_runtime(runtime)
     mode = _mode(ctx)
     compute = compute_resource_id(ctx)
-    if not image_id:
+    if image_id:
+        return _create(ctx, service_name, image_id, options, mode, compute, verb)
+    try:  # one step: model(s), manifest and image first; on failure, say what was left and how to reuse it
         image_id = create_image(ctx, service_name[:30], "", None, verb, driver_file=driver_file, runtime=runtime,
                                 schema_file=schema_file, dependencies=dependencies or [], requirements=requirements,
                                 conda_file=conda_file, model_ids=[], model_files=model_files or [])
+        _create(ctx, service_name, image_id, options, mode, compute, verb)
+    except CliError as err:
+        request = OneStep(service_name, str(driver_file), str(runtime), schema_file, requirements, conda_file,
+                          tuple(dependencies or ()))
+        raise err.with_hint(one_step_leftovers(ctx.created, request)) from None
+
+
+def _create(ctx: Context, service_name: str, image_id: str, options: dict[str, Any], mode: str, compute: str,
+            verb: bool) -> None:
     if verb:
         ctx.out("Starting service create")
     # key order is the legacy CLI's (it shows in the -v payload line)
@@ -158,13 +148,16 @@ def create(ctx: Context, service_name: str, autoscale_enabled: str | None, autos
         ctx.out(LOCAL + "Starting the scoring service.")
         service_id, op, headers = poll(ctx, location, LOCAL + "Waiting for the service to initialize")
         if service_id is None:
+            ctx.created.append(Created("service", service_name, service_name, failed=True))
             raise _failed(ctx, op, headers, service_name)
         ctx.out("")  # ends the progress line
         _finish(ctx, service_id, verb, prefix=LOCAL)
         return
     service_id, op, headers = poll(ctx, location, "Creating service")
     if service_id is None:
-        raise _failed(ctx, op, headers, str(op.get("resourceLocation", "")).rstrip("/").split("/")[-1])
+        failed_id = str(op.get("resourceLocation", "")).rstrip("/").split("/")[-1]
+        ctx.created.append(Created("service", failed_id, service_name, failed=True))
+        raise _failed(ctx, op, headers, failed_id)
     _finish(ctx, service_id, verb)
 
 
@@ -245,7 +238,7 @@ def update(ctx: Context, service_id: str, autoscale_enabled: str | None, autosca
            app_insights_enabled: str | None, image_id: str | None, memory: str | None,
            replica_max_concurrent_requests: int | None, verb: bool, num_replicas: int | None) -> None:
     if _mode(ctx) == "local":
-        raise CliError("Error, service update not supported for local services.")
+        raise CliError("Error, service update not supported for local services.").with_hint(local_update(service_id))
     options = _options(app_insights_enabled, collect_model_data, autoscale_enabled, num_replicas,
                        autoscale_min_replicas, autoscale_max_replicas, autoscale_target_utilization,
                        autoscale_refresh_period_seconds, cpu, memory, replica_max_concurrent_requests)
@@ -312,7 +305,7 @@ def run(ctx: Context, service_id: str, input_data: str, verb: bool) -> None:
         # The legacy CLI posted the shell-quoted sample string itself, which schema'd services reject
         # (quirk 12.14); we post the sample's JSON.
         ctx.out("No input data specified. Checking for sample data.")
-        example = _swagger_example(service.get("swaggerUri", ""))
+        example = swagger_example(service.get("swaggerUri", ""))
         if example is None:
             raise CliError("No sample data found for this service: pass the input with -d.")
         ctx.out(f"Using sample data: {sample_argument(example)}")
@@ -322,7 +315,7 @@ def run(ctx: Context, service_id: str, input_data: str, verb: bool) -> None:
         ctx.out(f"[Debug] Input data type is {type(input_data)}")
     url = service.get("scoringUri", "")
     try:
-        status, resp_headers, body = _http("POST", url, 20, input_data.encode(), headers)
+        status, resp_headers, body = replica_request("POST", url, 20, input_data.encode(), headers)
     except OSError:
         if mode == "local":
             ctx.out("[Local mode] Error connecting to container. Please try recreating your local service.")
