@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 import json
-import re
 import secrets
 from typing import Any
 
-from . import deployments, images, operations, servicelogs
+from . import deployments, images, limits, operations, servicelogs
 from . import servicerecords as rec
 from .common import ApiError, Response, bad_request, not_found, now_iso, require_str
 from .engine import MMS_BASE, Account, Engine
 from .envstore import key_from_arm_id, load
 from .server import Request, Route, route
-
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,30}[a-z0-9]$")
-UPDATABLE = (
-    "numReplicas",
-    "appInsightsEnabled",
-    "dataCollection",
-    "autoScaler",
-    "containerResourceReservation",
-    "maxConcurrentRequestsPerContainer",
-)
 
 
 def _ready_image(engine: Engine, account: Account, image_id: Any) -> dict[str, Any]:
@@ -39,29 +28,15 @@ def _ready_image(engine: Engine, account: Account, image_id: Any) -> dict[str, A
 
 
 def _settings(body: dict[str, Any]) -> dict[str, Any]:
-    """The updatable settings present in `body`, validated (MMS limits, section 9.1 of the reference)."""
-    out = {k: body[k] for k in UPDATABLE if k in body}
-    n = out.get("numReplicas")
-    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
-        raise bad_request("'numReplicas' must be an integer >= 1.")
-    for key in ("dataCollection", "autoScaler", "containerResourceReservation"):
-        if key in out and not isinstance(out[key], dict):
-            raise bad_request(f"'{key}' must be a JSON object.")
-    m = out.get("maxConcurrentRequestsPerContainer")
-    if m is not None and (not isinstance(m, int) or m < 1):
-        raise bad_request("'maxConcurrentRequestsPerContainer' must be an integer >= 1.")
-    return out
+    """The updatable settings present in `body`, within the MMS limits (limits.py)."""
+    return limits.service_settings(body)
 
 
 def _create(engine: Engine, req: Request) -> Response:
     account = engine.account(req.params)
     body = req.json()
     name = require_str(body, "name")
-    if not NAME_RE.match(name):
-        raise bad_request(
-            f"Invalid service name {name!r}: 3-32 characters, lowercase letters, digits, '-' and '.', "
-            "starting and ending with a letter or digit."
-        )
+    limits.service_name(name)
     image = _ready_image(engine, account, body.get("imageId"))
     compute = body.get("computeResource")
     if not isinstance(compute, dict) or not isinstance(compute.get("id"), str):

@@ -24,7 +24,7 @@ LOCAL = "[Local mode] "
 
 
 def _bool(value: str | None, name: str) -> bool | None:
-    if value is None:
+    if not value:
         return None
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
@@ -34,21 +34,25 @@ def _bool(value: str | None, name: str) -> bool | None:
 def _options(app_insights: str | None, collect: str | None, autoscale: str | None, num_replicas: int | None,
              amin: int | None, amax: int | None, target: int | None, refresh: int | None, cpu: str | None,
              memory: str | None, max_concurrent: int | None) -> dict[str, Any]:
+    """The request fields for the given flags. As in the legacy CLI, a flag whose value is falsy (`-z 0`,
+    `--autoscale-min-replicas 0`, `--cpu ""`) is left out of the request, so the service default applies;
+    values are checked by the Model Management service, not here (daemon/limits.py)."""
     body: dict[str, Any] = {}
     app = _bool(app_insights, "app_insights_logging_enabled")
     data = _bool(collect, "model_data_collection_enabled")
     auto = _bool(autoscale, "autoscale_enabled")
-    if num_replicas is not None and not auto:
+    if num_replicas and not auto:
         body["numReplicas"] = num_replicas
     if app is not None:
         body["appInsightsEnabled"] = app
     if data is not None:
         body["dataCollection"] = {"storageEnabled": data, "eventHubEnabled": False}
-    scaler = {k: v for k, v in (("autoscaleEnabled", auto), ("minReplicas", amin), ("maxReplicas", amax),
-                                ("targetUtilization", target), ("refreshPeriodInSeconds", refresh)) if v is not None}
-    reservation = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
+    scaler: dict[str, Any] = {} if auto is None else {"autoscaleEnabled": auto}
+    scaler.update((k, v) for k, v in (("minReplicas", amin), ("maxReplicas", amax), ("targetUtilization", target),
+                                      ("refreshPeriodInSeconds", refresh)) if v)
+    reservation = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}
     body["autoScaler"], body["containerResourceReservation"] = scaler, reservation
-    if max_concurrent is not None:
+    if max_concurrent:
         body["maxConcurrentRequestsPerContainer"] = max_concurrent
     return body
 
@@ -253,7 +257,7 @@ def update(ctx: Context, service_id: str, autoscale_enabled: str | None, autosca
         del options["autoScaler"]
     if not options["containerResourceReservation"]:
         del options["containerResourceReservation"]
-    if num_replicas is not None:
+    if num_replicas:  # the update sends -z whatever autoscale says (reference 5.6, service update)
         options["numReplicas"] = num_replicas
     if not image_id:
         current = _get_service(ctx, service_id)
