@@ -1,5 +1,6 @@
 """The Model Management service's value limits for services, as pure checks (legacy reference 9.1, 11).
 
+Messages quote nothing (the legacy CLI shows the body as a bytes repr, where quotes come out escaped).
 Each check raises the daemon's 400 `ApiError` (`{"code": "BadRequest", "statusCode": 400, "message"}`)
 for a value MMS rejected, before anything is stored or started; the CLI prints it as the legacy CLI
 printed any MMS error (`Error occurred creating service.` with the response). Sources:
@@ -16,6 +17,7 @@ because a local service always runs at least one replica (docs/compatibility.md)
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -43,37 +45,41 @@ _AUTOSCALER_BOUNDS: Final = {
 
 def service_name(name: str) -> None:
     """A service name MMS accepts."""
-    if not SERVICE_NAME.match(name):
+    if not SERVICE_NAME.fullmatch(name):
         raise bad_request(
             f"Service Name: {name} is invalid. The name of a service must consist of lower case alphanumeric "
-            "characters, '-' or '.', start and end with an alphanumeric character, and be between 3 and 32 "
+            "characters, dashes or dots, start and end with an alphanumeric character, and be between 3 and 32 "
             "characters long."
         )
+
+
+def _shown(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _integer(field: str, value: Any, low: int, high: int | None = None) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"greater than or equal to {low}"
-        raise bad_request(f"Invalid value for '{field}': {value!r}. It must be an integer {bound}.")
+        raise bad_request(f"Invalid value for {field}: {_shown(value)}. It must be an integer {bound}.")
     return value
 
 
 def _boolean(field: str, value: Any) -> bool:
     if not isinstance(value, bool):
-        raise bad_request(f"Invalid value for '{field}': {value!r}. It must be true or false.")
+        raise bad_request(f"Invalid value for {field}: {_shown(value)}. It must be true or false.")
     return value
 
 
 def _object(field: str, value: Any) -> Mapping[str, Any]:
     if not isinstance(value, dict):
-        raise bad_request(f"Invalid value for '{field}': {value!r}. It must be a JSON object.")
+        raise bad_request(f"Invalid value for {field}: {_shown(value)}. It must be a JSON object.")
     return value
 
 
 def _quantity(field: str, value: Any, pattern: re.Pattern[str], example: str) -> None:
     text = str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
-    if not isinstance(text, str) or not pattern.match(text) or float(text.rstrip("MG")) <= 0:
-        raise bad_request(f"Invalid value for '{field}': {value!r}. It must be {example}.")
+    if not isinstance(text, str) or not pattern.fullmatch(text) or float(text.rstrip("MG")) <= 0:
+        raise bad_request(f"Invalid value for {field}: {_shown(value)}. It must be {example}.")
 
 
 def autoscaler(value: Any) -> None:
