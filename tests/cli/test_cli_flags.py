@@ -99,15 +99,15 @@ def test_string_flags_are_passed_on_unchecked(path: tuple[str, ...]) -> None:
         assert getattr(parser.parse_args([*REQUIRED[path], flag, value]), _dest(parser, flag)) == value
 
 
-def _action(parser, flag):  # noqa: ANN001, ANN202
+def _action(parser, flag):
     return next(a for a in parser._actions if flag in a.option_strings)
 
 
-def _dest(parser, flag) -> str:  # noqa: ANN001
+def _dest(parser, flag) -> str:
     return str(_action(parser, flag).dest)
 
 
-def _names(parser, flag) -> str:  # noqa: ANN001
+def _names(parser, flag) -> str:
     return "/".join(_action(parser, flag).option_strings)
 
 

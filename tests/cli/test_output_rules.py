@@ -24,7 +24,7 @@ MANIFEST = {"Name": "m", "Id": "a-b", "Version": 2, "ModelIds": ["x", "y", "z"],
             "Description": " ", "Empty": []}
 
 
-def q(expression: str):  # noqa: ANN202 - a compiled JMESPath expression
+def q(expression: str):
     return query_type(expression)
 
 
@@ -149,7 +149,7 @@ def test_auto_table_with_a_query_keeps_the_querys_order() -> None:
 
 def test_a_query_disables_the_table_transformer() -> None:
     """format_table applies obj.table_transformer only `if ... not obj.is_query_active`."""
-    def transformer(result):  # noqa: ANN001, ANN202
+    def transformer(result):
         raise AssertionError("the transformer must not run under a query")
 
     assert _lines(render([{"Name": "n"}], "table", q("[].Name"), transformer)) == ["Result", "--------", "n"]
@@ -157,7 +157,7 @@ def test_a_query_disables_the_table_transformer() -> None:
 
 def test_transformer_columns_keep_the_transformers_order() -> None:
     """format_table: with a transformer keys are not sorted (its OrderedDict order is the column order)."""
-    def transformer(result):  # noqa: ANN001, ANN202
+    def transformer(result):
         return [OrderedDict([("Zed", r["z"]), ("Ay", r["a"])]) for r in result]
 
     assert _lines(render([{"a": "1x", "z": "2y"}], "table", None, transformer))[0].split() == ["Zed", "Ay"]

@@ -17,7 +17,7 @@ from mlops_engine.daemon.common import ApiError
 from .daemon_client import make_image
 
 
-def _rejects(call, *args) -> str:  # noqa: ANN001
+def _rejects(call, *args) -> str:
     with pytest.raises(ApiError) as info:
         call(*args)
     assert info.value.status == 400 and info.value.code == "BadRequest"
@@ -119,7 +119,7 @@ def test_only_present_settings_are_returned() -> None:
 # ---- through the daemon ---------------------------------------------------------------------------------
 
 @pytest.fixture
-def svc_daemon(tmp_path):  # noqa: ANN001, ANN201
+def svc_daemon(tmp_path):
     from .daemon_client import DaemonProcess
 
     d = DaemonProcess(tmp_path / "home").start()
@@ -131,13 +131,13 @@ def svc_daemon(tmp_path):  # noqa: ANN001, ANN201
         d.stop()
 
 
-def _body(d, name: str, image_id: str, **extra):  # noqa: ANN001, ANN202
+def _body(d, name: str, image_id: str, **extra):
     return {"imageId": image_id, "name": name, "autoScaler": {}, "containerResourceReservation": {},
             "computeResource": {"id": d.env_path("env1").replace("resourceGroups", "resourcegroups"),
                                 "type": "Cluster"}, **extra}
 
 
-def test_the_daemon_answers_mms_limits_with_400_and_creates_nothing(svc_daemon) -> None:  # noqa: ANN001
+def test_the_daemon_answers_mms_limits_with_400_and_creates_nothing(svc_daemon) -> None:
     d = svc_daemon
     _, image = make_image(d, name="img")
     for name, extra in (("irisapp", {"containerResourceReservation": {"cpu": "abc"}}),
@@ -152,7 +152,7 @@ def test_the_daemon_answers_mms_limits_with_400_and_creates_nothing(svc_daemon) 
     assert d.get(d.mms() + "/services").json()["value"] == []
 
 
-def test_an_update_outside_the_limits_changes_nothing(svc_daemon) -> None:  # noqa: ANN001
+def test_an_update_outside_the_limits_changes_nothing(svc_daemon) -> None:
     d = svc_daemon
     _, image = make_image(d, name="img")
     reply = d.request("POST", d.mms() + "/services", _body(d, "irisapp", image["id"], numReplicas=2))
