@@ -103,3 +103,17 @@ def test_update_with_l_is_an_argparse_error(built: tuple[Az, str, str, str], tmp
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.startswith("ERROR: az ml service update realtime: error: unrecognized arguments: -l false\n")
     assert "usage: az ml service update realtime" in proc.stderr
+
+
+def test_verbose_objects_keep_the_commands_table_columns(built: tuple[Az, str, str, str]) -> None:
+    """The table transformer belongs to the command (registered with it in the genuine command table), so
+    `-v` changes the rows (raw MMS objects) but not the table columns."""
+    az, _, manifest_id, image_id = built
+    for argv, columns in ((("model", "list"), ["Name", "Id", "Version", "CreatedAt"]),
+                          (("manifest", "show", "-i", manifest_id), ["Name", "Id", "Version", "CreatedTime",
+                                                                     "WebserviceType"]),
+                          (("image", "show", "-i", image_id), ["Name", "Id", "Version", "CreatedTime",
+                                                               "CreationState"])):
+        plain = az(*argv, "-o", "table", check=True).stdout
+        verbose = az(*argv, "-v", "-o", "table", check=True).stdout
+        assert verbose.splitlines()[0].split() == columns and verbose == plain

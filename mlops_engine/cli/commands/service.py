@@ -218,11 +218,12 @@ def _list(ctx: Context, mode: str, name: str | None = None) -> list[dict[str, An
 def list_(ctx: Context, verb: bool) -> Any:
     mode = _mode(ctx)
     services = _list(ctx, mode)
+    # the table columns are the command's whatever the rows are (-v raw objects, local-mode rows)
     if mode == "local":
-        return [_local_row(s) for s in services]
+        return [_local_row(s) for s in services], _table
     raw = [_mms_fields(s) for s in pascalize(services)]
     if verb:
-        return raw
+        return raw, _table
     return [{k: v for k, v in _summary(s).items() if k in ("Name", "Id", "UpdatedAt", "Service_Type", "State")} for s in raw], _table
 
 
@@ -232,15 +233,15 @@ def show(ctx: Context, service_id: str | None, service_name: str | None, verb: b
     mode = _mode(ctx)
     if mode == "local":
         found = [s for s in _list(ctx, mode) if s["name"] == (service_name or service_id)]
-        return [_local_row(s) for s in found] if service_name else (_local_row(found[0]) if found else None)
+        return ([_local_row(s) for s in found] if service_name else (_local_row(found[0]) if found else None)), _show_table
     if service_name:
         found_raw = [_mms_fields(s) for s in pascalize(_list(ctx, mode, service_name))]
-        return found_raw if verb else ([_summary(s) for s in found_raw], _show_table)
+        return (found_raw if verb else [_summary(s) for s in found_raw]), _show_table
     service = _get_service(ctx, str(service_id), missing_ok=True)
     if service is None:
         return None
     raw = _mms_fields(pascalize(service))
-    return raw if verb else (_summary(raw), _show_table)
+    return (raw if verb else _summary(raw)), _show_table
 
 
 def update(ctx: Context, service_id: str, autoscale_enabled: str | None, autoscale_max_replicas: int | None,
