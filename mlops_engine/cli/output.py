@@ -18,6 +18,8 @@ difference named with its 2.0.22 source (also listed in docs/compatibility.md, "
    type function to `query`; knack's is named `jmespath_type`.
 6. Output the terminal cannot encode loses those characters silently: 2.0.22 `OutputProducer.out`;
    knack also logs a warning.
+7. `-o jsonc` is coloured even when stdout is not a terminal: 2.0.22 `format_json_color` had no check;
+   knack falls back to plain JSON unless `cli_ctx.enable_color`.
 
 knack, tabulate, jmespath and pygments are imported only by the formats that need them: this module is
 on every command's path, and `az ml ... -o json` (the default) needs none of them.
@@ -59,8 +61,8 @@ def _json(result: Any) -> str:
 
 
 def _table(result: Any, transformer: TableTransformer | None, query_active: bool) -> str:
+    import tabulate
     from knack.output import _TableOutput
-    from tabulate import tabulate
 
     class _Table2017(_TableOutput):  # type: ignore[misc]
         def _auto_table_item(self, item: Any) -> Any:
@@ -69,12 +71,10 @@ def _table(result: Any, transformer: TableTransformer | None, query_active: bool
             return super()._auto_table_item(item)
 
         def dump(self, data: Any) -> str:
-            import tabulate as tabulate_module
-
             table_data = self._auto_table(data)
             # differences 3 and 4: number parsing on; the "simple" format object, not its name
-            simple = getattr(tabulate_module, "_table_formats", {}).get("simple", "simple")
-            table_str = tabulate(table_data, headers="keys", tablefmt=simple) if table_data else ""
+            simple = getattr(tabulate, "_table_formats", {}).get("simple", "simple")
+            table_str = tabulate.tabulate(table_data, headers="keys", tablefmt=simple) if table_data else ""
             if table_str == "\n":
                 raise ValueError("Unable to extract fields for table.")
             return table_str + "\n"

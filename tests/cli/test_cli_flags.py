@@ -51,6 +51,48 @@ def test_each_command_accepts_exactly_the_genuine_flags(path: tuple[str, ...]) -
     assert _ours(path) == _genuine(path)
 
 
+def _help_defaults(path: tuple[str, ...]) -> dict[str, str]:
+    """Long flag -> the `Default: X` its genuine help states."""
+    helps = json.loads(resources.files("mlops_engine.cli").joinpath("helps.json").read_text())
+    entries: list[tuple[str, str]] = []
+    for line in helps[" ".join(("az", "ml", *path))].splitlines():
+        match = _ARG.match(line)
+        if match:
+            entries.append((match.group(1).split()[0], match.group(3)))
+        elif entries and line.startswith("     "):
+            entries[-1] = (entries[-1][0], entries[-1][1] + " " + line.strip())
+    found = {flag: re.search(r"Default:\s*(\S+?)\.?$", text.strip()) for flag, text in entries}
+    return {flag: m.group(1) for flag, m in found.items() if m}
+
+
+# Defaults the genuine help states but the handler applies (same request), or that we changed on purpose.
+DEFAULT_IN_HANDLER = {
+    (("env", "setup"), "--agent-count"): "the request gets agentCount 2 when -z is absent or 0 (env.setup)",
+    (("env", "setup"), "--agent-vm-size"): "the request gets Standard_D3_v2 when absent (env.setup)",
+    (("account", "modelmanagement", "update"), "--tags"): "data-loss bug fixed: tags are sent only when given",
+}
+
+
+@pytest.mark.parametrize("path", [p for p in COMMANDS if p not in NOT_GENUINE], ids=" ".join)
+def test_defaults_are_the_genuine_ones(path: tuple[str, ...]) -> None:
+    """Every `Default: X` of the genuine help is the parsed value when the flag is absent."""
+    parser = _build_parser(path, COMMANDS[path])
+    for flag, default in _help_defaults(path).items():
+        if (path, flag) in DEFAULT_IN_HANDLER:
+            assert _action(parser, flag).default is None
+            continue
+        assert str(_action(parser, flag).default) == default, flag
+
+
+def test_help_defaults_are_read() -> None:
+    """The reader above finds the genuine defaults (the test before it cannot pass by finding none)."""
+    assert _help_defaults(("service", "logs", "realtime")) == {"--max-lines": "5000"}
+    assert _help_defaults(("env", "setup")) == {"--agent-count": "2", "--agent-vm-size": "Standard_D3_v2",
+                                                "--master-count": "1"}
+    assert _help_defaults(("account", "modelmanagement", "create")) == {"--sku-instances": "1", "--sku-name": "S1",
+                                                                        "--tags": "{}"}
+
+
 def test_service_update_has_no_l(capsys: pytest.CaptureFixture[str]) -> None:
     """`service update realtime` has `--enable-app-insights` without a short form (Appendix A): `-l false`
     is an argparse error, exit 2, before anything is sent."""
