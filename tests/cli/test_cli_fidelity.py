@@ -10,7 +10,6 @@ import ast
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -96,7 +95,7 @@ def test_invalid_service_name_is_rejected_by_mms(built: tuple[Az, str, str, str]
     assert "'Response Code': 400" in proc.stderr
 
 
-def test_update_with_l_is_an_argparse_error(built: tuple[Az, str, str, str], tmp_path: Path) -> None:
+def test_update_with_l_is_an_argparse_error(built: tuple[Az, str, str, str]) -> None:
     """The genuine `service update realtime` has no `-l`: usage error, exit 2, nothing sent."""
     az, _, _, _ = built
     proc = az("service", "update", "realtime", "-i", "zeroapp.anything", "-l", "false")
