@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 
 from mlops_engine.cli.commands.table import COMMANDS, Arg, Command, groups
 from mlops_engine.cli.errors import CliError, TableUnavailable, UsageError
+from mlops_engine.cli.output import OUTPUT_FORMATS, query_type
 
 GLOBAL_HELP = """Global Arguments
     --debug            : Increase logging verbosity to show all debug logs.
@@ -66,10 +67,12 @@ def _build_parser(path: tuple[str, ...], command: Command) -> _Parser:
     parser = _Parser(prog=" ".join(("az", "ml") + path), add_help=False)
     parser.path = path
     parser.add_argument("-h", "--help", action=_HelpAction)
-    parser.add_argument("--output", "-o", dest="_output", choices=["json", "tsv", "table", "jsonc"], default="json")
+    # azure-cli-core 2.0.22 `Application._register_builtin_arguments` and `_query.py`: `-o` is lower-cased
+    # before its choices are checked; `--query` is compiled while parsing (a bad one is a usage error).
+    parser.add_argument("--output", "-o", dest="_output", choices=OUTPUT_FORMATS, default="json", type=str.lower)
     parser.add_argument("--verbose", dest="_verbose", action="store_true")
     parser.add_argument("--debug", dest="_debug", action="store_true")
-    parser.add_argument("--query", dest="_query", metavar="JMESPATH")
+    parser.add_argument("--query", dest="_query", metavar="JMESPATH", type=query_type)
     for arg in command.args:
         _add(parser, arg)
     if command.positionals:
@@ -111,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     path: tuple[str, ...] = ()
     try:
         while (path not in COMMANDS) and argv and not argv[0].startswith("-"):
-            word = argv[0]
+            word = argv[0].lower()  # 2.0.22 `Application.execute` lower-cases the command words
             if word not in tree.get(path, []):
                 _group_error(path, word)
             path, argv = path + (word,), argv[1:]
@@ -132,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(path: tuple[str, ...], command: Command, ns: dict[str, Any]) -> int:
     from mlops_engine.cli.context import Context
-    from mlops_engine.cli.output import render
+    from mlops_engine.cli.output import render, write
 
     output, query = ns.pop("_output"), ns.pop("_query")
     for key in ("_verbose", "_debug"):
@@ -145,7 +148,7 @@ def _run(path: tuple[str, ...], command: Command, ns: dict[str, Any]) -> int:
         sys.stdout.flush()
         if result is not None:
             value, transformer = result if isinstance(result, tuple) else (result, None)
-            sys.stdout.write(render(value, output, query, transformer))
+            write(render(value, output, query, transformer), sys.stdout)
         return 0
     except TableUnavailable:
         sys.stdout.flush()

@@ -86,7 +86,7 @@ def _table(result: Any) -> list[dict[str, Any]]:
 def show(ctx: Context, image_id: str, verb: bool) -> Any:
     image = _get(ctx, image_id)
     if verb:
-        return image
+        return image, _table
     manifest = image.get("Manifest") or {}
     return {**_row(image), "Description": space_if_empty(image.get("Description")),
             "Manifest_Name": manifest.get("Name"), "Manifest_Version": manifest.get("Version")}, _table
@@ -94,7 +94,7 @@ def show(ctx: Context, image_id: str, verb: bool) -> Any:
 
 def list_(ctx: Context, verb: bool) -> Any:
     images = pascalize(pages(ctx, ctx.mms("/images"), "Error occurred while attempting to list images."))
-    return images if verb else ([_row(i) for i in images], _table)
+    return (images if verb else [_row(i) for i in images]), _table
 
 
 def usage(ctx: Context, image_id: str, verb: bool) -> None:

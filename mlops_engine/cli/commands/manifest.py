@@ -142,11 +142,11 @@ def _list_table(result: Any) -> list[dict[str, Any]]:
 def show(ctx: Context, manifest_id: str, verb: bool) -> Any:
     m = pascalize(ctx.client.call("GET", ctx.mms(f"/manifests/{manifest_id}"),
                                   error="Error occurred while attempting to show manifest."))
-    return m if verb else (summary(m), _show_table)
+    return (m if verb else summary(m)), _show_table
 
 
 def list_(ctx: Context, verb: bool) -> Any:
     items = pascalize(pages(ctx, ctx.mms("/manifests"), "Error occurred while attempting to list manifests."))
-    if verb:
-        return items
-    return [{"Name": m["Name"], "Id": m["Id"], "Version": m["Version"], "CreatedTime": m["CreatedTime"]} for m in items], _list_table
+    rows = items if verb else [{"Name": m["Name"], "Id": m["Id"], "Version": m["Version"],
+                                "CreatedTime": m["CreatedTime"]} for m in items]
+    return rows, _list_table

@@ -82,17 +82,17 @@ def show(ctx: Context, model: str, tag: str | None, verb: bool) -> Any:
         if verb:
             ctx.out(f"Model {model} successfully parsed into ID")
         found = pascalize(ctx.client.call("GET", ctx.mms(f"/models/{model}"), error="Error occurred showing model."))
-        return found if verb else (_summary(found), _show_table)
+        return (found if verb else _summary(found)), _show_table
     if verb:
         ctx.out(f"Model {model} parsed into name")
     query = f"?name={quote(model)}" + (f"&tag={quote(tag)}" if tag else "")
     models = pascalize(pages(ctx, ctx.mms("/models" + query), "Error occurred showing model."))
-    return models if verb else ([_summary(m) for m in models], _show_table)
+    return (models if verb else [_summary(m) for m in models]), _show_table
 
 
 def list_(ctx: Context, tag: str | None, verb: bool) -> Any:
     query = f"?tag={quote(tag)}" if tag else ""
     models = pascalize(pages(ctx, ctx.mms("/models" + query), "Error occurred listing models."))
-    if verb:
-        return models
-    return [{"Name": m["Name"], "Id": m["Id"], "Version": m["Version"], "CreatedAt": m["CreatedAt"]} for m in models], _list_table
+    rows = models if verb else [{"Name": m["Name"], "Id": m["Id"], "Version": m["Version"], "CreatedAt": m["CreatedAt"]}
+                                for m in models]
+    return rows, _list_table

@@ -25,7 +25,7 @@ LOCAL = "[Local mode] "
 
 
 def _bool(value: str | None, name: str) -> bool | None:
-    if value is None:
+    if not value:
         return None
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
@@ -35,21 +35,25 @@ def _bool(value: str | None, name: str) -> bool | None:
 def _options(app_insights: str | None, collect: str | None, autoscale: str | None, num_replicas: int | None,
              amin: int | None, amax: int | None, target: int | None, refresh: int | None, cpu: str | None,
              memory: str | None, max_concurrent: int | None) -> dict[str, Any]:
+    """The request fields for the given flags. As in the legacy CLI, a flag whose value is falsy (`-z 0`,
+    `--autoscale-min-replicas 0`, `--cpu ""`) is left out of the request, so the service default applies;
+    values are checked by the Model Management service, not here (daemon/routes/limits.py)."""
     body: dict[str, Any] = {}
     app = _bool(app_insights, "app_insights_logging_enabled")
     data = _bool(collect, "model_data_collection_enabled")
     auto = _bool(autoscale, "autoscale_enabled")
-    if num_replicas is not None and not auto:
+    if num_replicas and not auto:
         body["numReplicas"] = num_replicas
     if app is not None:
         body["appInsightsEnabled"] = app
     if data is not None:
         body["dataCollection"] = {"storageEnabled": data, "eventHubEnabled": False}
-    scaler = {k: v for k, v in (("autoscaleEnabled", auto), ("minReplicas", amin), ("maxReplicas", amax),
-                                ("targetUtilization", target), ("refreshPeriodInSeconds", refresh)) if v is not None}
-    reservation = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v is not None}
+    scaler: dict[str, Any] = {} if auto is None else {"autoscaleEnabled": auto}
+    scaler.update((k, v) for k, v in (("minReplicas", amin), ("maxReplicas", amax), ("targetUtilization", target),
+                                      ("refreshPeriodInSeconds", refresh)) if v)
+    reservation = {k: v for k, v in (("cpu", cpu), ("memory", memory)) if v}
     body["autoScaler"], body["containerResourceReservation"] = scaler, reservation
-    if max_concurrent is not None:
+    if max_concurrent:
         body["maxConcurrentRequestsPerContainer"] = max_concurrent
     return body
 
@@ -207,11 +211,12 @@ def _list(ctx: Context, mode: str, name: str | None = None) -> list[dict[str, An
 def list_(ctx: Context, verb: bool) -> Any:
     mode = _mode(ctx)
     services = _list(ctx, mode)
+    # the table columns are the command's whatever the rows are (-v raw objects, local-mode rows)
     if mode == "local":
-        return [_local_row(s) for s in services]
+        return [_local_row(s) for s in services], _table
     raw = [_mms_fields(s) for s in pascalize(services)]
     if verb:
-        return raw
+        return raw, _table
     return [{k: v for k, v in _summary(s).items() if k in ("Name", "Id", "UpdatedAt", "Service_Type", "State")} for s in raw], _table
 
 
@@ -221,15 +226,15 @@ def show(ctx: Context, service_id: str | None, service_name: str | None, verb: b
     mode = _mode(ctx)
     if mode == "local":
         found = [s for s in _list(ctx, mode) if s["name"] == (service_name or service_id)]
-        return [_local_row(s) for s in found] if service_name else (_local_row(found[0]) if found else None)
+        return ([_local_row(s) for s in found] if service_name else (_local_row(found[0]) if found else None)), _show_table
     if service_name:
         found_raw = [_mms_fields(s) for s in pascalize(_list(ctx, mode, service_name))]
-        return found_raw if verb else ([_summary(s) for s in found_raw], _show_table)
+        return (found_raw if verb else [_summary(s) for s in found_raw]), _show_table
     service = _get_service(ctx, str(service_id), missing_ok=True)
     if service is None:
         return None
     raw = _mms_fields(pascalize(service))
-    return raw if verb else (_summary(raw), _show_table)
+    return (raw if verb else _summary(raw)), _show_table
 
 
 def update(ctx: Context, service_id: str, autoscale_enabled: str | None, autoscale_max_replicas: int | None,
@@ -246,7 +251,7 @@ def update(ctx: Context, service_id: str, autoscale_enabled: str | None, autosca
         del options["autoScaler"]
     if not options["containerResourceReservation"]:
         del options["containerResourceReservation"]
-    if num_replicas is not None:
+    if num_replicas:  # the update sends -z whatever autoscale says (reference 5.6, service update)
         options["numReplicas"] = num_replicas
     if not image_id:
         current = _get_service(ctx, service_id)

@@ -177,8 +177,7 @@ COMMANDS: dict[tuple[str, ...], Command] = {
     ("service", "update", "realtime"): Command("service:update", (
         A("--id", "-i", dest="service_id", required=True),
         *_SERVICE_OPTIONS,
-        # the genuine update has no -l; accepted here as on create (the command list names it)
-        A("--enable-app-insights", "-l", dest="app_insights_enabled"),
+        A("--enable-app-insights", dest="app_insights_enabled"),  # no -l here, unlike create (Appendix A)
         A("--image-id", dest="image_id"),
         *_SERVICE_OPTIONS_2,
     )),

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import re
-from typing import Final
-
 from ..engine import Engine
 from ..errors import bad_request, not_found
 from ..jsonvalue import JSON, JSONObject
@@ -15,12 +12,11 @@ from ..store.records import AutoScaler, DataCollection, Reservation, Service, Se
 from ..store.records import scope_key as env_key_of
 from ..work import deployments, replica_logs
 from ..work.settings import SettingsPatch
+from . import limits
 from .common import MMS, accepted, bind, error_json, listed, scope_of
 from .fields import opt_bool, opt_int, opt_object, opt_str, req_str
 from .images import image_json
 from .models import model_json
-
-NAME_RE: Final = re.compile(r"^[a-z0-9][a-z0-9.-]{1,30}[a-z0-9]$")
 
 
 def service_json(engine: Engine, s: Service) -> JSON:
@@ -80,6 +76,7 @@ def service_json(engine: Engine, s: Service) -> JSON:
 
 def parse_settings(body: JSONObject) -> SettingsPatch:
     """The updatable settings a create or update body gives, validated (MMS limits, reference 9.1)."""
+    limits.service_settings(body)
     data, scaler, reservation = (
         opt_object(body, "dataCollection"),
         opt_object(body, "autoScaler"),
@@ -95,10 +92,10 @@ def parse_settings(body: JSONObject) -> SettingsPatch:
         if scaler is None
         else AutoScaler(
             enabled=opt_bool(scaler, "autoscaleEnabled"),
-            min_replicas=opt_int(scaler, "minReplicas", minimum=1),
+            min_replicas=opt_int(scaler, "minReplicas", minimum=0),
             max_replicas=opt_int(scaler, "maxReplicas", minimum=1),
             target_utilization=opt_int(scaler, "targetUtilization", minimum=0),
-            refresh_period_seconds=opt_int(scaler, "refreshPeriodInSeconds", minimum=0),
+            refresh_period_seconds=opt_int(scaler, "refreshPeriodInSeconds", minimum=1),
         ),
         reservation=None
         if reservation is None
@@ -110,11 +107,7 @@ def parse_settings(body: JSONObject) -> SettingsPatch:
 
 def parse_create(body: JSONObject) -> deployments.ServiceCreate:
     name = req_str(body, "name")
-    if not NAME_RE.match(name):
-        raise bad_request(
-            f"Invalid service name {name!r}: 3-32 characters, lowercase letters, digits, '-' and '.', "
-            "starting and ending with a letter or digit."
-        )
+    limits.service_name(name)
     image_id = body.get("imageId")
     if not isinstance(image_id, str) or not image_id:
         raise bad_request("Missing or invalid field 'imageId'.")
