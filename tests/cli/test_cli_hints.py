@@ -113,7 +113,7 @@ def test_one_step_create_rejected_reports_what_it_left_and_how_to_reuse_it(az: A
     one_step = ("service", "create", "realtime", "-f", "score.py", "--model-file", "model.pkl", "-s",
                 "service_schema.json", "-r", "python", "-n", "s1")  # "s1" is too short: refused after the build
     piped = az(*one_step)
-    assert piped.returncode == 1 and "Invalid service name" in piped.stderr and "hint" not in piped.stderr
+    assert piped.returncode == 1 and "Service Name: s1 is invalid" in piped.stderr and "hint" not in piped.stderr
     assert piped.stderr.startswith("ERROR: {") and piped.stderr.count("\n") == 1  # the legacy repr line alone
 
     code, stdout, stderr = _on_terminal(az, *one_step)

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from mlops_engine.daemon.routes import limits
-from mlops_engine.daemon.common import ApiError
+from mlops_engine.daemon.errors import ApiError
 
 from .daemon_client import make_image
 
