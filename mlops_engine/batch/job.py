@@ -1,0 +1,310 @@
+"""The job API a daemon drives from a worker thread: create (validates at once), start, progress, cancel, wait.
+
+A job lives in its own folder (``job_dir``): ``state.json`` (a :class:`JobRecord`, rewritten atomically on every
+state change and checkpoint, and handed to ``on_state`` so the daemon can keep it in its database), ``logs/``
+and, for a legacy driver, ``app/``.  After a daemon restart :func:`recover` resumes a parallel job from its last
+checkpoint (the output is cut back to the last durable mini-batch and the rest is redone) or fails a job that
+cannot be resumed; a job is never left "running" with nothing running it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from mlops_engine.batch.engine import Engine, Prefix
+from mlops_engine.batch.entry import check_entry_script
+from mlops_engine.batch.errors import BatchConfigError, BatchInputError, BatchStateError
+from mlops_engine.batch.executors import Executor, LocalExecutor
+from mlops_engine.batch.legacy import DriverParameter, LegacyDriverSpec, driver_arguments, run_driver
+from mlops_engine.batch.output import JobLogs, OrderedOutput
+from mlops_engine.batch.plan import BatchPlan, make_plan
+from mlops_engine.batch.protocol import WorkerConfig
+from mlops_engine.batch.records import JobRecord, JobResult, JobState, Progress
+from mlops_engine.batch.settings import ParallelRunSettings, settings_from_mapping
+
+STATE_FILE = "state.json"
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    kind: Literal["local", "dask"] = "local"
+    address: str | None = None  # the Dask scheduler, e.g. tcp://10.0.0.5:8786
+
+
+@dataclass(frozen=True)
+class ParallelJobSpec:
+    entry_script: str
+    inputs: tuple[str, ...]
+    output_dir: str
+    settings: ParallelRunSettings = field(default_factory=ParallelRunSettings)
+    input_kind: str = "auto"
+    source_dirs: tuple[str, ...] = ()
+    executor: ExecutorSpec = field(default_factory=ExecutorSpec)
+    python: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry_script": self.entry_script, "inputs": list(self.inputs), "output_dir": self.output_dir,
+            "settings": self.settings.to_json(), "input_kind": self.input_kind, "source_dirs": list(self.source_dirs),
+            "executor": {"kind": self.executor.kind, "address": self.executor.address}, "python": self.python,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> ParallelJobSpec:
+        return cls(
+            data["entry_script"], tuple(data["inputs"]), data["output_dir"], settings_from_mapping(data["settings"]),
+            data["input_kind"], tuple(data["source_dirs"]), ExecutorSpec(**data["executor"]), data["python"],
+        )
+
+
+@dataclass(frozen=True)
+class LegacyJobSpec:
+    driver: LegacyDriverSpec
+    values: tuple[tuple[str, str], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        d = self.driver
+        return {
+            "driver": d.driver, "dependencies": list(d.dependencies), "python": d.python,
+            "parameters": [[p.id, p.kind, p.direction, p.default] for p in d.parameters],
+            "values": [list(v) for v in self.values],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> LegacyJobSpec:
+        params = tuple(DriverParameter(*p) for p in data["parameters"])
+        driver = LegacyDriverSpec(data["driver"], params, tuple(data["dependencies"]), data["python"])
+        return cls(driver, tuple((k, v) for k, v in data["values"]))
+
+
+JobSpec = ParallelJobSpec | LegacyJobSpec
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def write_record(job_dir: Path, record: JobRecord) -> None:
+    tmp = job_dir / f".{STATE_FILE}.{os.getpid()}.{threading.get_ident()}"
+    tmp.write_text(json.dumps(record.to_json(), indent=1), encoding="utf-8")
+    os.replace(tmp, job_dir / STATE_FILE)
+
+
+def read_record(job_dir: Path) -> JobRecord:
+    try:
+        return JobRecord.from_json(json.loads((job_dir / STATE_FILE).read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise BatchInputError(f"{job_dir} holds no batch job ({STATE_FILE} missing)") from None
+
+
+class BatchJob:
+    """One job.  Construction validates everything that can be checked before running (raising BatchError)."""
+
+    def __init__(
+        self,
+        job_id: str,
+        job_dir: str | os.PathLike[str],
+        spec: JobSpec,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_state: Callable[[JobRecord], None] | None = None,
+        resume: JobRecord | None = None,
+    ) -> None:
+        self.job_id = job_id
+        self.job_dir = Path(job_dir).resolve()
+        self.spec = spec
+        self.on_progress = on_progress
+        self.on_state = on_state
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._result: JobResult | None = None
+        self._engine: Engine | None = None
+        self.executor: Executor | None = None
+        self.plan: BatchPlan | None = None
+        self._argv: list[str] = []
+        self.output_path: Path | None = None
+        if isinstance(spec, ParallelJobSpec):
+            if spec.executor.kind == "dask" and not spec.executor.address:
+                raise BatchConfigError("the Dask executor needs the scheduler address, e.g. tcp://127.0.0.1:8786")
+            check_entry_script(spec.entry_script)
+            self.plan = make_plan(spec.inputs, spec.settings, spec.input_kind)
+            if spec.settings.output_action == "append_row":
+                self.output_path = Path(spec.output_dir).resolve() / spec.settings.append_row_file_name
+                if resume is None:
+                    OrderedOutput.check_free(self.output_path)
+                    OrderedOutput.check_free(self.output_path.with_name(self.output_path.name + ".partial"))
+        else:
+            spec.driver.validate()
+            self._argv = driver_arguments(spec.driver, dict(spec.values))
+        self.job_dir.mkdir(parents=True, exist_ok=True)
+        self.logs = JobLogs(self.job_dir / "logs")
+        kind: Literal["parallel", "legacy"] = "parallel" if isinstance(spec, ParallelJobSpec) else "legacy"
+        log_path = self.job_dir / "logs" / ("driver.log" if kind == "legacy" else "job_result.txt")
+        self._record = resume or JobRecord(
+            job_id=job_id, kind=kind, state=JobState.NOT_STARTED, spec=spec.to_json(), created=_now(),
+            plan_fingerprint=self.plan.fingerprint() if self.plan else "",
+            batches_total=len(self.plan.batches) if self.plan else 0,
+            output_path=str(self.output_path) if self.output_path else None, log_path=str(log_path),
+        )
+        self._set(state=self._record.state)
+
+    # -- state ---------------------------------------------------------------------------------------------
+
+    @property
+    def record(self) -> JobRecord:
+        with self._lock:
+            return self._record
+
+    def _set(self, **changes: Any) -> JobRecord:
+        with self._lock:
+            self._record = replace(self._record, **changes)
+            record = self._record
+        write_record(self.job_dir, record)
+        if self.on_state is not None:
+            self.on_state(record)
+        return record
+
+    def progress(self) -> Progress:
+        engine = self._engine
+        if engine is not None:
+            return replace(engine.progress(), state=self.record.state)
+        r = self.record
+        return Progress(r.state, 0, r.batches_total, 0, r.items_done, r.items_failed, 0, 0.0, 0.0)
+
+    # -- control -------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Run in a background thread; returns at once."""
+        with self._lock:
+            if self._thread is not None or self._record.state.terminal:
+                raise BatchStateError(f"job {self.job_id} was already started")
+            self._thread = threading.Thread(target=self.run, name=f"batch-job-{self.job_id}", daemon=True)
+        self._thread.start()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> JobResult | None:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self._result
+
+    def run(self) -> JobResult:
+        """Run to the end in the calling thread."""
+        started = time.monotonic()
+        self._set(state=JobState.IN_PROGRESS, started=self._record.started or _now())
+        try:
+            if isinstance(self.spec, ParallelJobSpec):
+                state, message, partial = self._run_parallel(self.spec)
+            else:
+                state, message, error = run_driver(self.spec.driver, self._argv, self.job_dir, self._cancel)
+                partial = False
+                if error:
+                    self._set(first_error=error)
+        except Exception as exc:  # noqa: BLE001 - an unexpected failure must still end the job, with its reason
+            state, message, partial = JobState.FAILED, f"engine error: {exc!r}", bool(self.output_path)
+            self._set(first_error=self._record.first_error or repr(exc))
+        record = self._set(state=state, message=message, ended=_now())
+        self.logs.result(f"{state}: {message}\n" + (f"\n{record.first_error}\n" if record.first_error else ""))
+        output = None
+        if self.output_path is not None:
+            output = str(self.output_path.with_name(self.output_path.name + ".partial") if partial else self.output_path)
+        progress = self.progress()
+        self._result = JobResult(
+            self.job_id, state, output, partial, progress.items_total, progress.items_done, progress.items_failed,
+            record.batches_total, progress.batches_failed, record.first_error, message, time.monotonic() - started,
+        )
+        return self._result
+
+    def _make_executor(self, spec: ParallelJobSpec, config: WorkerConfig) -> Executor:
+        s = spec.settings
+        if spec.executor.kind == "dask":
+            from mlops_engine.batch.dask_executor import DaskExecutor
+
+            return DaskExecutor(spec.executor.address or "", config, s.run_invocation_timeout, spec.python)
+        return LocalExecutor(config, s.total_processes(), s.processes_per_node(), s.run_invocation_timeout, spec.python)
+
+    def _run_parallel(self, spec: ParallelJobSpec) -> tuple[JobState, str, bool]:
+        assert self.plan is not None
+        record = self._record
+        resumed = None
+        if record.batches_flushed:
+            resumed = Prefix(
+                record.batches_flushed, record.items_done, record.items_failed, record.batches_failed,
+                list(record.failed_batches),
+            )
+        output = OrderedOutput(self.output_path, record.batches_flushed, record.bytes_flushed)
+        out_dir = Path(spec.output_dir).resolve()
+        out_dir.mkdir(parents=True, exist_ok=True)
+        s = spec.settings
+        config = WorkerConfig(
+            str(Path(spec.entry_script).resolve()), tuple(str(Path(d).resolve()) for d in spec.source_dirs),
+            s.output_action, s.append_row_dataframe_header, s.arguments, str(out_dir), str(self.logs.root),
+            "0", "process000", s.logging_level,
+        )
+        self.executor = self._make_executor(spec, config)
+        engine = Engine(
+            self.plan, s, self.executor, output, self.logs, self._cancel, resumed,
+            on_progress=self.on_progress, on_checkpoint=lambda: self._checkpoint(engine, output),
+        )
+        self._engine = engine
+        try:
+            end = engine.run(record.batches_flushed)
+        finally:
+            self.executor.close()
+        self._checkpoint(engine, output)
+        if end.state == JobState.SUCCEEDED:
+            output.commit()
+        else:
+            output.abandon()
+        self._set(first_error=engine.tally.first_error)
+        return end.state, end.message, end.state != JobState.SUCCEEDED and self.output_path is not None
+
+    def _checkpoint(self, engine: Engine, output: OrderedOutput) -> None:
+        p = engine.prefix
+        self._set(
+            batches_flushed=p.next_index, bytes_flushed=output.bytes_written, items_done=p.items_done,
+            items_failed=p.items_failed, batches_failed=p.batches_failed, failed_batches=tuple(p.failed_batches),
+            first_error=engine.tally.first_error,
+        )
+
+
+def recover(
+    job_dir: str | os.PathLike[str],
+    on_progress: Callable[[Progress], None] | None = None,
+    on_state: Callable[[JobRecord], None] | None = None,
+) -> BatchJob | JobRecord:
+    """After a restart: a finished job's record; a resumable parallel job (not started yet: call start());
+    otherwise the record, now Failed with the reason."""
+    folder = Path(job_dir).resolve()
+    record = read_record(folder)
+    if record.state.terminal:
+        return record
+
+    def fail(reason: str) -> JobRecord:
+        failed = replace(record, state=JobState.FAILED, message=reason, ended=_now())
+        write_record(folder, failed)
+        if on_state is not None:
+            on_state(failed)
+        return failed
+
+    if record.kind == "legacy":
+        return fail("the engine stopped while the driver was running; a legacy driver cannot be resumed: run it again")
+    try:
+        spec = ParallelJobSpec.from_json(record.spec)
+        job = BatchJob(record.job_id, folder, spec, on_progress, on_state, resume=record)
+    except Exception as exc:  # noqa: BLE001 - any reason not to resume is reported on the job
+        return fail(f"the engine stopped while the job was running and it cannot be resumed: {exc}")
+    assert job.plan is not None
+    if job.plan.fingerprint() != record.plan_fingerprint:
+        return fail("the engine stopped while the job was running, and its input has changed since: run it again")
+    return job
