@@ -63,6 +63,8 @@ def serve(proto_in: IO[bytes], proto_out: IO[bytes]) -> int:
     _environment(config)
     started = time.monotonic()
     try:
+        import pandas  # noqa: F401 - paid during start-up, not inside the first run_invocation_timeout
+
         module = entry.load_entry_module(config.entry_script, config.source_dirs, config.arguments)
         entry.call_init(module)
     except BaseException:  # noqa: BLE001 - any failure of the user's init is reported, not raised
