@@ -93,10 +93,12 @@ class ParallelRunSettings:
         return DEFAULT_TABULAR_BYTES if self.mini_batch_size is None else self.mini_batch_size.tabular_bytes()
 
     def to_json(self) -> dict[str, Any]:
-        """Plain values, re-parseable by :func:`settings_from_mapping` (what ``show`` echoes and state.json keeps)."""
+        """Plain values, re-parseable by :func:`settings_from_mapping`; settings left to their default are omitted."""
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if value is None:
+                continue
             if isinstance(value, MiniBatchSize):
                 value = value.text
             elif isinstance(value, tuple):

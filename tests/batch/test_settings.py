@@ -95,5 +95,5 @@ def test_config_file_errors(tmp_path):
 
 def test_effective_values_round_trip_through_json():
     s = settings_from_params(["mini_batch_size=1KB", "run_max_try=2", "allowed_failed_percent=5"])
-    again = settings_from_params([f"{k}={v}" for k, v in s.to_json().items() if v is not None and k != "arguments"])
+    again = settings_from_params([f"{k}={v}" for k, v in s.to_json().items() if k != "arguments"])
     assert again == s
