@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from mlops_engine.batch.engine import Engine, Prefix
 from mlops_engine.batch.entry import check_entry_script
-from mlops_engine.batch.errors import BatchConfigError, BatchInputError, BatchStateError
+from mlops_engine.batch.errors import BatchConfigError, BatchError, BatchInputError, BatchStateError
 from mlops_engine.batch.executors import Executor, LocalExecutor
 from mlops_engine.batch.legacy import DriverParameter, LegacyDriverSpec, driver_arguments, run_driver
 from mlops_engine.batch.output import JobLogs, OrderedOutput
@@ -37,6 +37,7 @@ STATE_FILE = "state.json"
 class ExecutorSpec:
     kind: Literal["local", "dask"] = "local"
     address: str | None = None  # the Dask scheduler, e.g. tcp://10.0.0.5:8786
+    connect_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class ParallelJobSpec:
         return {
             "entry_script": self.entry_script, "inputs": list(self.inputs), "output_dir": self.output_dir,
             "settings": self.settings.to_json(), "input_kind": self.input_kind, "source_dirs": list(self.source_dirs),
-            "executor": {"kind": self.executor.kind, "address": self.executor.address}, "python": self.python,
+            "executor": self.executor.__dict__, "python": self.python,
         }
 
     @classmethod
@@ -210,6 +211,8 @@ class BatchJob:
                 partial = False
                 if error:
                     self._set(first_error=error)
+        except BatchError as exc:  # e.g. the Dask scheduler cannot be reached
+            state, message, partial = JobState.FAILED, str(exc), bool(self.output_path)
         except Exception as exc:  # noqa: BLE001 - an unexpected failure must still end the job, with its reason
             state, message, partial = JobState.FAILED, f"engine error: {exc!r}", bool(self.output_path)
             self._set(first_error=self._record.first_error or repr(exc))
@@ -230,7 +233,9 @@ class BatchJob:
         if spec.executor.kind == "dask":
             from mlops_engine.batch.dask_executor import DaskExecutor
 
-            return DaskExecutor(spec.executor.address or "", config, s.run_invocation_timeout, spec.python)
+            return DaskExecutor(
+                spec.executor.address or "", config, s.run_invocation_timeout, spec.python, spec.executor.connect_timeout
+            )
         return LocalExecutor(config, s.total_processes(), s.processes_per_node(), s.run_invocation_timeout, spec.python)
 
     def _run_parallel(self, spec: ParallelJobSpec) -> tuple[JobState, str, bool]:
