@@ -8,7 +8,14 @@ after a restart.  See docs/batch.md.
 from __future__ import annotations
 
 from mlops_engine.batch.errors import BatchConfigError, BatchError, BatchInputError, BatchStateError
-from mlops_engine.batch.job import BatchJob, ExecutorSpec, LegacyJobSpec, ParallelJobSpec, read_record, recover
+from mlops_engine.batch.job import (
+    BatchJob,
+    ExecutorSpec,
+    LegacyJobSpec,
+    ParallelJobSpec,
+    read_record,
+    recover,
+)
 from mlops_engine.batch.legacy import DriverParameter, LegacyDriverSpec
 from mlops_engine.batch.records import JobRecord, JobResult, JobState, Progress
 from mlops_engine.batch.settings import (

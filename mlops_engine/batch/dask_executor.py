@@ -35,7 +35,12 @@ def _client(address: str, timeout: float) -> Any:
 
 class DaskExecutor:
     def __init__(
-        self, address: str, config: WorkerConfig, timeout: float, python: str | None = None, connect_timeout: float = 10
+        self,
+        address: str,
+        config: WorkerConfig,
+        timeout: float,
+        python: str | None = None,
+        connect_timeout: float = 10,
     ) -> None:
         self._client = _client(address, connect_timeout)
         self._config = config
@@ -58,8 +63,16 @@ class DaskExecutor:
         done: Future[Outcome] = Future()
         key = f"mlops-batch-{self._job_key}-{batch.index}-{attempt}"
         dask_future = self._client.submit(
-            dask_task.run_batch, self._job_key, self._config, batch, attempt, self._timeout, self._python,
-            key=key, pure=False, retries=0,
+            dask_task.run_batch,
+            self._job_key,
+            self._config,
+            batch,
+            attempt,
+            self._timeout,
+            self._python,
+            key=key,
+            pure=False,
+            retries=0,
         )
 
         def _resolve(fut: Any) -> None:
@@ -70,7 +83,9 @@ class DaskExecutor:
                 name = type(exc).__name__
                 message = f"{batch.describe()}: lost on the Dask cluster ({name}: {exc})"
                 if name == "KilledWorker":
-                    message = f"{batch.describe()}: the worker process running it died (Dask KilledWorker: {exc})"
+                    message = (
+                        f"{batch.describe()}: the worker process running it died (Dask KilledWorker: {exc})"
+                    )
                 done.set_result(Outcome(batch.index, "crash", batch.items, error=message, worker="dask"))
 
         self._futures[dask_future] = done

@@ -81,8 +81,11 @@ class Engine:
         self.tally = Tally()
         if resumed is not None:
             self.tally = Tally(
-                items_done=resumed.items_done, items_failed=resumed.items_failed, batches_done=resumed.next_index,
-                batches_failed=resumed.batches_failed, failed_batches=list(resumed.failed_batches),
+                items_done=resumed.items_done,
+                items_failed=resumed.items_failed,
+                batches_done=resumed.next_index,
+                batches_failed=resumed.batches_failed,
+                failed_batches=list(resumed.failed_batches),
             )
         self.on_progress = on_progress
         self.on_checkpoint = on_checkpoint
@@ -91,7 +94,9 @@ class Engine:
         self._items_at_start = self.tally.items_done
         self._last_progress = 0.0
         self._attempts: dict[int, int] = {}
-        self._final: dict[int, tuple[int, int, bool]] = {}  # index -> (done, failed, batch failed) until in prefix
+        self._final: dict[
+            int, tuple[int, int, bool]
+        ] = {}  # index -> (done, failed, batch failed) until in prefix
         self.prefix = resumed or Prefix(next_index=self.output.next_index)
 
     # -- accounting ------------------------------------------------------------------------------------------
@@ -102,9 +107,15 @@ class Engine:
             unit = "files" if self.plan.kind == "files" else "rows"
             return f"{t.items_failed} failed {unit} exceed error_threshold={s.error_threshold}"
         if s.allowed_failed_count not in (None, -1) and t.batches_failed > s.allowed_failed_count:
-            return f"{t.batches_failed} failed mini-batches exceed allowed_failed_count={s.allowed_failed_count}"
+            return (
+                f"{t.batches_failed} failed mini-batches exceed allowed_failed_count={s.allowed_failed_count}"
+            )
         total = len(self.plan.batches)
-        if s.allowed_failed_percent is not None and total and t.batches_failed * 100.0 / total > s.allowed_failed_percent:
+        if (
+            s.allowed_failed_percent is not None
+            and total
+            and t.batches_failed * 100.0 / total > s.allowed_failed_percent
+        ):
             return (
                 f"{t.batches_failed} of {total} mini-batches failed, more than "
                 f"allowed_failed_percent={s.allowed_failed_percent:g}"
@@ -125,7 +136,9 @@ class Engine:
             log.debug("%s: planned %d rows, parsed %d", batch.describe(), batch.items, items)
         shortfall = max(0, items - outcome.returned)
         if outcome.returned > items:
-            t.warnings.append(f"{batch.describe()}: run() returned {outcome.returned} elements for {items} items")
+            t.warnings.append(
+                f"{batch.describe()}: run() returned {outcome.returned} elements for {items} items"
+            )
         t.items_done += items - shortfall
         t.items_failed += shortfall
         t.batches_done += 1
@@ -159,8 +172,15 @@ class Engine:
         elapsed = time.monotonic() - self.started
         rate = (t.items_done - self._items_at_start) / elapsed if elapsed > 0 else 0.0
         return Progress(
-            self.state, t.batches_done, len(self.plan.batches), t.batches_failed, t.items_done, t.items_failed,
-            self.plan.total_items, elapsed, rate,
+            self.state,
+            t.batches_done,
+            len(self.plan.batches),
+            t.batches_failed,
+            t.items_done,
+            t.items_failed,
+            self.plan.total_items,
+            elapsed,
+            rate,
         )
 
     def _tick(self, force: bool = False) -> None:
@@ -234,10 +254,14 @@ class Engine:
         self.state = JobState.SUCCEEDED
         self._tick(force=True)
         failed = self.tally.batches_failed
-        message = "all mini-batches processed" + (f" ({failed} failed, within the thresholds)" if failed else "")
+        message = "all mini-batches processed" + (
+            f" ({failed} failed, within the thresholds)" if failed else ""
+        )
         return EngineEnd(JobState.SUCCEEDED, message)
 
-    def _stop(self, inflight: dict[Future[Outcome], tuple[MiniBatch, int]], state: JobState, message: str) -> EngineEnd:
+    def _stop(
+        self, inflight: dict[Future[Outcome], tuple[MiniBatch, int]], state: JobState, message: str
+    ) -> EngineEnd:
         self.executor.cancel()
         self.state = state
         wait(list(inflight), timeout=30)

@@ -77,7 +77,7 @@ def load_entry_module(script: str, source_dirs: tuple[str, ...], arguments: tupl
     sys.modules[file.stem] = module
     spec.loader.exec_module(module)
     if not callable(getattr(module, "run", None)):
-        raise AttributeError(f"entry script {file} defines no run(mini_batch) function")
+        raise TypeError(f"entry script {file} defines no run(mini_batch) function")
     return module
 
 

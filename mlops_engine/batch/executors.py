@@ -68,7 +68,9 @@ class LocalExecutor:
             return handle.run(batch, attempt, self._timeout)
         except Exception as exc:  # noqa: BLE001 - an engine bug must not hang the job: report it as a crash
             handle.kill()
-            return Outcome(batch.index, "crash", batch.items, error=f"engine error: {exc!r}", worker=handle.name)
+            return Outcome(
+                batch.index, "crash", batch.items, error=f"engine error: {exc!r}", worker=handle.name
+            )
         finally:
             self._free.put(handle)
 

@@ -78,7 +78,9 @@ class WorkerHandle:
             message = protocol.receive(self.proc.stdout.fileno(), time.monotonic() + timeout, self.cancelled)
         except protocol.Timeout:
             self.kill()
-            return Outcome(-1, "init_failed", error=f"init() did not finish within {timeout:g} s", worker=self.name)
+            return Outcome(
+                -1, "init_failed", error=f"init() did not finish within {timeout:g} s", worker=self.name
+            )
         except protocol.Cancelled:
             self.kill()
             return Outcome(-1, "cancelled", worker=self.name)
@@ -118,7 +120,9 @@ class WorkerHandle:
         except protocol.Timeout:
             self.kill()
             error = f"{batch.describe()}: run() did not return within run_invocation_timeout={timeout:g} s; killed"
-            return Outcome(batch.index, "timeout", batch.items, error=error, worker=self.name, seconds=timeout)
+            return Outcome(
+                batch.index, "timeout", batch.items, error=error, worker=self.name, seconds=timeout
+            )
         except protocol.Cancelled:
             self.kill()
             return Outcome(batch.index, "cancelled", batch.items, worker=self.name)
@@ -128,13 +132,23 @@ class WorkerHandle:
         seconds = time.monotonic() - began
         if isinstance(message, protocol.BatchDone):
             return Outcome(
-                batch.index, "ok", message.items, message.returned, message.payload, message.header,
-                worker=self.name, seconds=seconds,
+                batch.index,
+                "ok",
+                message.items,
+                message.returned,
+                message.payload,
+                message.header,
+                worker=self.name,
+                seconds=seconds,
             )
         if isinstance(message, protocol.BatchFailed):
-            return Outcome(batch.index, "error", message.items, error=message.error, worker=self.name, seconds=seconds)
+            return Outcome(
+                batch.index, "error", message.items, error=message.error, worker=self.name, seconds=seconds
+            )
         self.kill()
-        return Outcome(batch.index, "crash", batch.items, error=f"unexpected message {message!r}", worker=self.name)
+        return Outcome(
+            batch.index, "crash", batch.items, error=f"unexpected message {message!r}", worker=self.name
+        )
 
     def kill(self) -> None:
         with self._lock:

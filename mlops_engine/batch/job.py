@@ -53,16 +53,27 @@ class ParallelJobSpec:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "entry_script": self.entry_script, "inputs": list(self.inputs), "output_dir": self.output_dir,
-            "settings": self.settings.to_json(), "input_kind": self.input_kind, "source_dirs": list(self.source_dirs),
-            "executor": self.executor.__dict__, "python": self.python,
+            "entry_script": self.entry_script,
+            "inputs": list(self.inputs),
+            "output_dir": self.output_dir,
+            "settings": self.settings.to_json(),
+            "input_kind": self.input_kind,
+            "source_dirs": list(self.source_dirs),
+            "executor": self.executor.__dict__,
+            "python": self.python,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ParallelJobSpec:
         return cls(
-            data["entry_script"], tuple(data["inputs"]), data["output_dir"], settings_from_mapping(data["settings"]),
-            data["input_kind"], tuple(data["source_dirs"]), ExecutorSpec(**data["executor"]), data["python"],
+            data["entry_script"],
+            tuple(data["inputs"]),
+            data["output_dir"],
+            settings_from_mapping(data["settings"]),
+            data["input_kind"],
+            tuple(data["source_dirs"]),
+            ExecutorSpec(**data["executor"]),
+            data["python"],
         )
 
 
@@ -74,7 +85,9 @@ class LegacyJobSpec:
     def to_json(self) -> dict[str, Any]:
         d = self.driver
         return {
-            "driver": d.driver, "dependencies": list(d.dependencies), "python": d.python,
+            "driver": d.driver,
+            "dependencies": list(d.dependencies),
+            "python": d.python,
             "parameters": [[p.id, p.kind, p.direction, p.default] for p in d.parameters],
             "values": [list(v) for v in self.values],
         }
@@ -134,7 +147,9 @@ class BatchJob:
         self.output_path: Path | None = None
         if isinstance(spec, ParallelJobSpec):
             if spec.executor.kind == "dask" and not spec.executor.address:
-                raise BatchConfigError("the Dask executor needs the scheduler address, e.g. tcp://127.0.0.1:8786")
+                raise BatchConfigError(
+                    "the Dask executor needs the scheduler address, e.g. tcp://127.0.0.1:8786"
+                )
             check_entry_script(spec.entry_script)
             self.plan = make_plan(spec.inputs, spec.settings, spec.input_kind)
             if spec.settings.output_action == "append_row":
@@ -150,10 +165,15 @@ class BatchJob:
         kind: Literal["parallel", "legacy"] = "parallel" if isinstance(spec, ParallelJobSpec) else "legacy"
         log_path = self.job_dir / "logs" / ("driver.log" if kind == "legacy" else "job_result.txt")
         self._record = resume or JobRecord(
-            job_id=job_id, kind=kind, state=JobState.NOT_STARTED, spec=spec.to_json(), created=_now(),
+            job_id=job_id,
+            kind=kind,
+            state=JobState.NOT_STARTED,
+            spec=spec.to_json(),
+            created=_now(),
             plan_fingerprint=self.plan.fingerprint() if self.plan else "",
             batches_total=len(self.plan.batches) if self.plan else 0,
-            output_path=str(self.output_path) if self.output_path else None, log_path=str(log_path),
+            output_path=str(self.output_path) if self.output_path else None,
+            log_path=str(log_path),
         )
         self._set(state=self._record.state)
 
@@ -217,14 +237,30 @@ class BatchJob:
             state, message, partial = JobState.FAILED, f"engine error: {exc!r}", bool(self.output_path)
             self._set(first_error=self._record.first_error or repr(exc))
         record = self._set(state=state, message=message, ended=_now())
-        self.logs.result(f"{state}: {message}\n" + (f"\n{record.first_error}\n" if record.first_error else ""))
+        self.logs.result(
+            f"{state}: {message}\n" + (f"\n{record.first_error}\n" if record.first_error else "")
+        )
         output = None
         if self.output_path is not None:
-            output = str(self.output_path.with_name(self.output_path.name + ".partial") if partial else self.output_path)
+            output = str(
+                self.output_path.with_name(self.output_path.name + ".partial")
+                if partial
+                else self.output_path
+            )
         progress = self.progress()
         self._result = JobResult(
-            self.job_id, state, output, partial, progress.items_total, progress.items_done, progress.items_failed,
-            record.batches_total, progress.batches_failed, record.first_error, message, time.monotonic() - started,
+            self.job_id,
+            state,
+            output,
+            partial,
+            progress.items_total,
+            progress.items_done,
+            progress.items_failed,
+            record.batches_total,
+            progress.batches_failed,
+            record.first_error,
+            message,
+            time.monotonic() - started,
         )
         return self._result
 
@@ -234,9 +270,15 @@ class BatchJob:
             from mlops_engine.batch.dask_executor import DaskExecutor
 
             return DaskExecutor(
-                spec.executor.address or "", config, s.run_invocation_timeout, spec.python, spec.executor.connect_timeout
+                spec.executor.address or "",
+                config,
+                s.run_invocation_timeout,
+                spec.python,
+                spec.executor.connect_timeout,
             )
-        return LocalExecutor(config, s.total_processes(), s.processes_per_node(), s.run_invocation_timeout, spec.python)
+        return LocalExecutor(
+            config, s.total_processes(), s.processes_per_node(), s.run_invocation_timeout, spec.python
+        )
 
     def _run_parallel(self, spec: ParallelJobSpec) -> tuple[JobState, str, bool]:
         assert self.plan is not None
@@ -244,7 +286,10 @@ class BatchJob:
         resumed = None
         if record.batches_flushed:
             resumed = Prefix(
-                record.batches_flushed, record.items_done, record.items_failed, record.batches_failed,
+                record.batches_flushed,
+                record.items_done,
+                record.items_failed,
+                record.batches_failed,
                 list(record.failed_batches),
             )
         output = OrderedOutput(self.output_path, record.batches_flushed, record.bytes_flushed)
@@ -252,14 +297,28 @@ class BatchJob:
         out_dir.mkdir(parents=True, exist_ok=True)
         s = spec.settings
         config = WorkerConfig(
-            str(Path(spec.entry_script).resolve()), tuple(str(Path(d).resolve()) for d in spec.source_dirs),
-            s.output_action, s.append_row_dataframe_header, s.arguments, str(out_dir), str(self.logs.root),
-            "0", "process000", s.logging_level,
+            str(Path(spec.entry_script).resolve()),
+            tuple(str(Path(d).resolve()) for d in spec.source_dirs),
+            s.output_action,
+            s.append_row_dataframe_header,
+            s.arguments,
+            str(out_dir),
+            str(self.logs.root),
+            "0",
+            "process000",
+            s.logging_level,
         )
         self.executor = self._make_executor(spec, config)
         engine = Engine(
-            self.plan, s, self.executor, output, self.logs, self._cancel, resumed,
-            on_progress=self.on_progress, on_checkpoint=lambda: self._checkpoint(engine, output),
+            self.plan,
+            s,
+            self.executor,
+            output,
+            self.logs,
+            self._cancel,
+            resumed,
+            on_progress=self.on_progress,
+            on_checkpoint=lambda: self._checkpoint(engine, output),
         )
         self._engine = engine
         try:
@@ -277,8 +336,12 @@ class BatchJob:
     def _checkpoint(self, engine: Engine, output: OrderedOutput) -> None:
         p = engine.prefix
         self._set(
-            batches_flushed=p.next_index, bytes_flushed=output.bytes_written, items_done=p.items_done,
-            items_failed=p.items_failed, batches_failed=p.batches_failed, failed_batches=tuple(p.failed_batches),
+            batches_flushed=p.next_index,
+            bytes_flushed=output.bytes_written,
+            items_done=p.items_done,
+            items_failed=p.items_failed,
+            batches_failed=p.batches_failed,
+            failed_batches=tuple(p.failed_batches),
             first_error=engine.tally.first_error,
         )
 
@@ -303,7 +366,9 @@ def recover(
         return failed
 
     if record.kind == "legacy":
-        return fail("the engine stopped while the driver was running; a legacy driver cannot be resumed: run it again")
+        return fail(
+            "the engine stopped while the driver was running; a legacy driver cannot be resumed: run it again"
+        )
     try:
         spec = ParallelJobSpec.from_json(record.spec)
         job = BatchJob(record.job_id, folder, spec, on_progress, on_state, resume=record)
@@ -311,5 +376,7 @@ def recover(
         return fail(f"the engine stopped while the job was running and it cannot be resumed: {exc}")
     assert job.plan is not None
     if job.plan.fingerprint() != record.plan_fingerprint:
-        return fail("the engine stopped while the job was running, and its input has changed since: run it again")
+        return fail(
+            "the engine stopped while the job was running, and its input has changed since: run it again"
+        )
     return job

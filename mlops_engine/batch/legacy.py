@@ -126,7 +126,11 @@ def run_driver(
     with log_path.open("ab") as log_file:
         proc = subprocess.Popen(
             [spec.python or sys.executable, "main.py", *argv],
-            cwd=app, env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=subprocess.STDOUT,
+            cwd=app,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         while True:

@@ -115,7 +115,9 @@ class JobLogs:
     def error(self, worker: str, summary: str, traceback: str) -> None:
         node, _, agent = worker.partition("/")
         self._append("user/error.txt", f"{self._now()} {summary}\n")
-        self._append(f"user/error/{node or '0'}/{agent or 'process000'}.txt", f"{self._now()} {summary}\n{traceback}\n")
+        self._append(
+            f"user/error/{node or '0'}/{agent or 'process000'}.txt", f"{self._now()} {summary}\n{traceback}\n"
+        )
 
     def result(self, text: str) -> None:
         path = self.root / "job_result.txt"

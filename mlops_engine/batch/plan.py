@@ -108,7 +108,9 @@ def detect_kind(files: list[Path]) -> InputKind:
     return "tabular" if all(p.suffix.lower() in TABULAR_SUFFIXES for p in files) else "files"
 
 
-def make_plan(values: tuple[str, ...] | list[str], settings: ParallelRunSettings, kind: str = "auto") -> BatchPlan:
+def make_plan(
+    values: tuple[str, ...] | list[str], settings: ParallelRunSettings, kind: str = "auto"
+) -> BatchPlan:
     files = resolve_inputs(values)
     if kind not in ("auto", "tabular", "files"):
         raise BatchInputError(f"input kind must be auto, tabular or files, got {kind!r}")

@@ -8,6 +8,7 @@ replaced: a value that does not parse is an error naming the setting, what was g
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -58,7 +59,9 @@ def parse_mini_batch_size(text: str) -> MiniBatchSize:
             f"or 1GB (at least 1), got {text!r}"
         )
     unit = match.group(2).upper() if match.group(2) else None
-    return MiniBatchSize(text=str(text).strip(), value=int(match.group(1)) * _UNITS[unit], has_unit=unit is not None)
+    return MiniBatchSize(
+        text=str(text).strip(), value=int(match.group(1)) * _UNITS[unit], has_unit=unit is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ def _float(name: str, text: Any, low: float, high: float) -> float:
         value = float(str(text).strip())
     except ValueError:
         raise BatchConfigError(f"{name}: expected a number, got {text!r}") from None
-    if not low <= value <= high or value != value:
+    if math.isnan(value) or not low <= value <= high:
         raise BatchConfigError(f"{name}: must be in [{low:g}, {high:g}], got {text!r}")
     return value
 
@@ -179,13 +182,17 @@ _PARSERS: Final[dict[str, Any]] = {
 SETTING_NAMES: Final = tuple(_PARSERS)
 
 
-def settings_from_mapping(values: Mapping[str, Any], base: ParallelRunSettings | None = None) -> ParallelRunSettings:
+def settings_from_mapping(
+    values: Mapping[str, Any], base: ParallelRunSettings | None = None
+) -> ParallelRunSettings:
     """Validate ``values`` (setting name -> value) over ``base`` (defaults if None); unknown names are errors."""
     changes: dict[str, Any] = {}
     for name, raw in values.items():
         key = str(name).strip()
         if key not in _PARSERS:
-            raise BatchConfigError(f"unknown parallel-run setting {key!r}; known settings: {', '.join(SETTING_NAMES)}")
+            raise BatchConfigError(
+                f"unknown parallel-run setting {key!r}; known settings: {', '.join(SETTING_NAMES)}"
+            )
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             raise BatchConfigError(f"setting {key!r} has no value; write {key}=<value>")
         changes[key] = _PARSERS[key](raw)
@@ -206,18 +213,24 @@ def split_param(item: str) -> tuple[str, str]:
     return name, value
 
 
-def settings_from_params(items: Iterable[str], base: ParallelRunSettings | None = None) -> ParallelRunSettings:
+def settings_from_params(
+    items: Iterable[str], base: ParallelRunSettings | None = None
+) -> ParallelRunSettings:
     """Parse ``--param``-style strings; a name given twice is an error (the legacy CLI silently kept the last)."""
     values: dict[str, str] = {}
     for item in items:
         name, value = split_param(item)
         if name in values:
-            raise BatchConfigError(f"setting {name!r} given twice ({values[name]!r} and {value!r}); give it once")
+            raise BatchConfigError(
+                f"setting {name!r} given twice ({values[name]!r} and {value!r}); give it once"
+            )
         values[name] = value
     return settings_from_mapping(values, base)
 
 
-def settings_from_file(path: str | os.PathLike[str], base: ParallelRunSettings | None = None) -> ParallelRunSettings:
+def settings_from_file(
+    path: str | os.PathLike[str], base: ParallelRunSettings | None = None
+) -> ParallelRunSettings:
     """Read a JSON or YAML mapping of setting name -> value (a top-level ``parallel_run`` key is also accepted)."""
     file = Path(path)
     try:
@@ -227,9 +240,13 @@ def settings_from_file(path: str | os.PathLike[str], base: ParallelRunSettings |
     try:
         data = json.loads(text) if file.suffix.lower() == ".json" else yaml.safe_load(text)
     except (ValueError, yaml.YAMLError) as exc:
-        raise BatchConfigError(f"{file} is not valid {'JSON' if file.suffix == '.json' else 'YAML'}: {exc}") from None
+        raise BatchConfigError(
+            f"{file} is not valid {'JSON' if file.suffix == '.json' else 'YAML'}: {exc}"
+        ) from None
     if isinstance(data, dict) and isinstance(data.get("parallel_run"), dict) and len(data) == 1:
         data = data["parallel_run"]
     if not isinstance(data, dict):
-        raise BatchConfigError(f"{file}: expected a mapping of setting names to values, got {type(data).__name__}")
+        raise BatchConfigError(
+            f"{file}: expected a mapping of setting names to values, got {type(data).__name__}"
+        )
     return settings_from_mapping(data, base)

@@ -40,7 +40,9 @@ def _redirect_output(config: WorkerConfig) -> None:
     for stream, fd in (("stdout", 1), ("stderr", 2)):
         folder = logs / stream / config.node_id
         folder.mkdir(parents=True, exist_ok=True)
-        target = os.open(folder / f"{config.agent_name}.{stream}.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        target = os.open(
+            folder / f"{config.agent_name}.{stream}.txt", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+        )
         os.dup2(target, fd)
         os.close(target)
     sys.stdout = open(1, "w", buffering=1, encoding="utf-8", closefd=False)  # noqa: SIM115
@@ -93,7 +95,9 @@ def serve(proto_in: IO[bytes], proto_out: IO[bytes]) -> int:
             sys.stderr.write(f"{batch.describe()} attempt {message.attempt} failed:\n{error}")
             write_message(proto_out, BatchFailed(batch.index, items, error, time.monotonic() - began))
             continue
-        write_message(proto_out, BatchDone(batch.index, items, returned, payload, header, time.monotonic() - began))
+        write_message(
+            proto_out, BatchDone(batch.index, items, returned, payload, header, time.monotonic() - began)
+        )
 
 
 def main() -> int:

@@ -46,8 +46,12 @@ def make_job(
     **kwargs,
 ) -> BatchJob:
     spec = ParallelJobSpec(
-        str(script), tuple(str(p) for p in inputs), str(tmp / f"{name}-out"), settings_from_params(params),
-        executor=executor or ExecutorSpec(), **kwargs,
+        str(script),
+        tuple(str(p) for p in inputs),
+        str(tmp / f"{name}-out"),
+        settings_from_params(params),
+        executor=executor or ExecutorSpec(),
+        **kwargs,
     )
     return BatchJob(name, tmp / f"{name}-dir", spec)
 
@@ -73,7 +77,11 @@ def wait_until(predicate, timeout: float = 60.0, interval: float = 0.02) -> None
 def dask_cluster():
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None,
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
         silence_logs=40,
     )
     try:

@@ -47,7 +47,9 @@ def _realtime_labels(model: Path) -> list[str]:
 
 def test_batch_predictions_equal_the_realtime_answers_for_every_row(source_dir, tmp_path):
     spec = ParallelJobSpec(
-        str(source_dir / "batch_score.py"), (str(CSV),), str(tmp_path / "out"),
+        str(source_dir / "batch_score.py"),
+        (str(CSV),),
+        str(tmp_path / "out"),
         settings_from_params(["mini_batch_size=256KB", "process_count_per_node=2", "error_threshold=0"]),
     )
     result = BatchJob("churn", tmp_path / "job", spec).run()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -55,14 +56,14 @@ def test_killing_a_dask_worker_mid_job_keeps_every_row_once(tmp_path, data, dask
         if job.executor is None or killed or progress.batches_done < 3:
             return
         children.update(job.executor.worker_pids())
-        pid = sorted(job.executor.dask_worker_pids().values())[0]
+        pid = min(job.executor.dask_worker_pids().values())
         killed.append(pid)
         os.kill(pid, signal.SIGKILL)
 
     job.on_progress = kill_one
     result = job.run()
     assert killed and result.state == JobState.SUCCEEDED, result.first_error
-    assert open(result.output_path).read() == "".join(f"{i} row{i}\n" for i in range(600))
+    assert Path(result.output_path).read_text() == "".join(f"{i} row{i}\n" for i in range(600))
     for pid in children:  # workers of the killed Dask worker end too, and the others are stopped at job end
         wait_until(lambda pid=pid: not alive(pid), timeout=15)
     wait_until(lambda: len(dask_cluster.scheduler_info["workers"]) == 2, timeout=60)  # the nanny restarted it
@@ -70,7 +71,9 @@ def test_killing_a_dask_worker_mid_job_keeps_every_row_once(tmp_path, data, dask
 
 def test_dask_enforces_run_invocation_timeout(tmp_path, data, dask_cluster):
     marker = tmp_path / "hung"
-    script = write_script(tmp_path, """
+    script = write_script(
+        tmp_path,
+        """
         import os, sys, time
         from pathlib import Path
         def run(mini_batch):
@@ -79,14 +82,19 @@ def test_dask_enforces_run_invocation_timeout(tmp_path, data, dask_cluster):
                 marker.write_text(str(os.getpid()))
                 time.sleep(600)
             return mini_batch[["id", "name"]]
-    """)
+    """,
+    )
     job = make_job(
-        tmp_path, script, [data], ["mini_batch_size=512", "run_invocation_timeout=1", "error_threshold=0", f"arguments={marker}"],
-        "t", _dask(dask_cluster),
+        tmp_path,
+        script,
+        [data],
+        ["mini_batch_size=512", "run_invocation_timeout=1", "error_threshold=0", f"arguments={marker}"],
+        "t",
+        _dask(dask_cluster),
     )
     result = job.run()
     assert result.state == JobState.SUCCEEDED and "run_invocation_timeout=1" in result.first_error
-    assert open(result.output_path).read().count("\n") == 600
+    assert Path(result.output_path).read_text().count("\n") == 600
     assert not alive(int(marker.read_text()))
 
 
@@ -116,4 +124,7 @@ def test_dask_without_address_or_unreachable_is_a_clear_error(tmp_path, data):
 def test_unreachable_scheduler_fails_the_job_with_the_reason(tmp_path, data):
     executor = ExecutorSpec("dask", "tcp://127.0.0.1:9", connect_timeout=1)
     result = make_job(tmp_path, write_script(tmp_path, ECHO), [data], [], "u", executor).run()
-    assert result.state == JobState.FAILED and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.message
+    assert (
+        result.state == JobState.FAILED
+        and "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.message
+    )

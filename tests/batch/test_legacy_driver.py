@@ -62,13 +62,22 @@ def test_driver_runs_with_id_value_pairs_in_declaration_order(tmp_path):
     assert (tmp_path / "out" / "result.txt").read_text() == "HELLO0.5"
     log = (job.job_dir / "logs" / "driver.log").read_text()
     argv = json.loads(log.split("driver argv ", 1)[1].splitlines()[0])
-    assert argv == ["--input-data", src.as_uri(), "--output-data", str(tmp_path / "out" / "result.txt"), "--threshold", "0.5"]
+    assert argv == [
+        "--input-data",
+        src.as_uri(),
+        "--output-data",
+        str(tmp_path / "out" / "result.txt"),
+        "--threshold",
+        "0.5",
+    ]
     assert job.record.log_path == str(job.job_dir / "logs" / "driver.log")
     assert (job.job_dir / "app" / "main.py").exists()
 
 
 def test_failing_driver_is_failed_with_the_log_tail(tmp_path):
-    spec = LegacyDriverSpec(str(write_script(tmp_path, "print('starting')\nraise SystemExit('bad input data')\n")))
+    spec = LegacyDriverSpec(
+        str(write_script(tmp_path, "print('starting')\nraise SystemExit('bad input data')\n"))
+    )
     result = BatchJob("j", tmp_path / "job", LegacyJobSpec(spec)).run()
     assert result.state == JobState.FAILED and result.message == "driver exited with code 1"
     assert "starting" in result.first_error and "bad input data" in result.first_error
@@ -96,9 +105,17 @@ def test_cancel_kills_the_driver_and_its_children(tmp_path):
 @pytest.mark.parametrize(
     ("values", "error", "message"),
     [
-        ((("--nope", "1"),), BatchConfigError, "unknown parameter --nope; the service declares: --input-data"),
+        (
+            (("--nope", "1"),),
+            BatchConfigError,
+            "unknown parameter --nope; the service declares: --input-data",
+        ),
         ((), BatchConfigError, "no value for parameter --input-data, --output-data"),
-        ((("--input-data", "missing.txt"), ("--output-data", "o")), BatchInputError, "missing.txt does not exist"),
+        (
+            (("--input-data", "missing.txt"), ("--output-data", "o")),
+            BatchInputError,
+            "missing.txt does not exist",
+        ),
     ],
 )
 def test_bad_values_are_clear_errors(tmp_path, values, error, message):
@@ -111,4 +128,6 @@ def test_missing_driver_or_dependency(tmp_path):
         BatchJob("j", tmp_path / "job", LegacyJobSpec(LegacyDriverSpec(str(tmp_path / "none.py"))))
     driver = write_script(tmp_path, "pass\n")
     with pytest.raises(BatchInputError, match="dependency .* does not exist"):
-        BatchJob("j", tmp_path / "job", LegacyJobSpec(LegacyDriverSpec(str(driver), (), (str(tmp_path / "x.py"),))))
+        BatchJob(
+            "j", tmp_path / "job", LegacyJobSpec(LegacyDriverSpec(str(driver), (), (str(tmp_path / "x.py"),)))
+        )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+from pathlib import Path
 
 import pytest
 
@@ -24,7 +25,9 @@ def _expected(rows: int) -> bytes:
 
 
 @pytest.mark.parametrize("processes", [1, 2, 3])
-def test_every_row_once_in_input_order_whatever_the_process_count(tmp_path, data, processes, no_leftover_workers):
+def test_every_row_once_in_input_order_whatever_the_process_count(
+    tmp_path, data, processes, no_leftover_workers
+):
     script = write_script(tmp_path, ECHO)
     job = make_job(tmp_path, script, [data], [*PARAMS, f"process_count_per_node={processes}"])
     seen = no_leftover_workers
@@ -46,18 +49,23 @@ def test_file_input_gets_paths_and_counts_files(tmp_path, no_leftover_workers):
     folder.mkdir()
     for i in range(7):
         (folder / f"f{i}.txt").write_text(f"content {i}")
-    script = write_script(tmp_path, """
+    script = write_script(
+        tmp_path,
+        """
         import os
         def run(mini_batch):
             return [f"{os.path.basename(p)}: {open(p).read()}" for p in mini_batch]
-    """)
+    """,
+    )
     result = make_job(tmp_path, script, [folder], ["mini_batch_size=3", "process_count_per_node=2"]).run()
     assert result.state == JobState.SUCCEEDED and (result.batches_total, result.items_done) == (3, 7)
-    assert open(result.output_path).read() == "".join(f"f{i}.txt: content {i}\n" for i in range(7))
+    assert Path(result.output_path).read_text() == "".join(f"f{i}.txt: content {i}\n" for i in range(7))
 
 
 def test_summary_only_writes_no_file_and_entry_script_helpers_work(tmp_path, data):
-    script = write_script(tmp_path, """
+    script = write_script(
+        tmp_path,
+        """
         import sys
         from pathlib import Path
         from azureml_user.parallel_run import EntryScript
@@ -71,7 +79,8 @@ def test_summary_only_writes_no_file_and_entry_script_helpers_work(tmp_path, dat
             out.write_text(str(len(mini_batch)))
             print("printed by run")
             return mini_batch
-    """)
+    """,
+    )
     params = [*PARAMS, "output_action=summary_only", "process_count_per_node=1", "arguments=--model_name m1"]
     job = make_job(tmp_path, script, [data], params)
     result = job.run()
@@ -80,7 +89,10 @@ def test_summary_only_writes_no_file_and_entry_script_helpers_work(tmp_path, dat
     assert not (out / "parallel_run_step.txt").exists()
     assert sum(int(p.read_text()) for p in out.glob("process000-*.txt")) == 600
     logs = job.job_dir / "logs" / "user"
-    assert "init with ['--model_name', 'm1']" in (logs / "entry_script_log" / "0" / "process000.log.txt").read_text()
+    assert (
+        "init with ['--model_name', 'm1']"
+        in (logs / "entry_script_log" / "0" / "process000.log.txt").read_text()
+    )
     assert "printed by run" in (logs / "stdout" / "0" / "process000.stdout.txt").read_text()
 
 
@@ -94,21 +106,30 @@ BAD_ROW = """
 
 def test_bad_row_under_threshold_job_succeeds_without_that_mini_batch(tmp_path, data):
     script = write_script(tmp_path, BAD_ROW)
-    job = make_job(tmp_path, script, [data], [*PARAMS, "error_threshold=100", "run_max_try=2", "process_count_per_node=2"])
+    job = make_job(
+        tmp_path,
+        script,
+        [data],
+        [*PARAMS, "error_threshold=100", "run_max_try=2", "process_count_per_node=2"],
+    )
     result = job.run()
     assert result.state == JobState.SUCCEEDED and result.batches_failed == 1
     failed = job.plan.batches[job.record.failed_batches[0]]
     assert failed.items == result.items_failed and 0 < result.items_failed <= 100
-    lines = open(result.output_path).read().splitlines()
+    lines = Path(result.output_path).read_text().splitlines()
     assert len(lines) == 600 - result.items_failed and "123 row123" not in lines
     assert lines == sorted(lines, key=lambda s: int(s.split()[0]))
     assert "ValueError: row 123 is bad" in result.first_error and "attempt 1/2" in result.first_error
-    assert (job.job_dir / "logs" / "user" / "error.txt").read_text().count("row 123 is bad") == 2  # both attempts
+    assert (job.job_dir / "logs" / "user" / "error.txt").read_text().count(
+        "row 123 is bad"
+    ) == 2  # both attempts
 
 
 def test_bad_row_over_threshold_fails_the_job_with_the_traceback(tmp_path, data):
     script = write_script(tmp_path, BAD_ROW)
-    job = make_job(tmp_path, script, [data], [*PARAMS, "error_threshold=5", "run_max_try=1", "process_count_per_node=2"])
+    job = make_job(
+        tmp_path, script, [data], [*PARAMS, "error_threshold=5", "run_max_try=1", "process_count_per_node=2"]
+    )
     result = job.run()
     assert result.state == JobState.FAILED and result.partial
     assert "exceed error_threshold=5" in result.message
@@ -128,9 +149,17 @@ def test_fewer_results_than_rows_count_as_failures_like_azure_ml(tmp_path, data)
 
 def test_allowed_failed_count_counts_mini_batches(tmp_path, data):
     script = write_script(tmp_path, "def run(mini_batch):\n    raise RuntimeError('always')\n")
-    job = make_job(tmp_path, script, [data], [*PARAMS, "allowed_failed_count=2", "run_max_try=1", "process_count_per_node=1"])
+    job = make_job(
+        tmp_path,
+        script,
+        [data],
+        [*PARAMS, "allowed_failed_count=2", "run_max_try=1", "process_count_per_node=1"],
+    )
     result = job.run()
-    assert result.state == JobState.FAILED and "3 failed mini-batches exceed allowed_failed_count=2" in result.message
+    assert (
+        result.state == JobState.FAILED
+        and "3 failed mini-batches exceed allowed_failed_count=2" in result.message
+    )
 
 
 HANG_ONCE = """
@@ -146,28 +175,40 @@ HANG_ONCE = """
 """
 
 
-def test_hung_mini_batch_is_killed_at_the_timeout_and_retried(tmp_path, data, monkeypatch, no_leftover_workers):
+def test_hung_mini_batch_is_killed_at_the_timeout_and_retried(
+    tmp_path, data, monkeypatch, no_leftover_workers
+):
     marker = tmp_path / "hung-pid"
     monkeypatch.setenv("MARKER", str(marker))
     script = write_script(tmp_path, HANG_ONCE)
-    job = make_job(tmp_path, script, [data], ["mini_batch_size=512", "run_invocation_timeout=1", "process_count_per_node=2"])
+    job = make_job(
+        tmp_path,
+        script,
+        [data],
+        ["mini_batch_size=512", "run_invocation_timeout=1", "process_count_per_node=2"],
+    )
     result = job.run()
     assert result.state == JobState.SUCCEEDED
-    assert open(result.output_path, "rb").read() == _expected(600)
+    assert Path(result.output_path).read_bytes() == _expected(600)
     assert not alive(int(marker.read_text()))
     assert "did not return within run_invocation_timeout=1 s" in result.first_error
 
 
 def test_mini_batch_hanging_every_time_fails_after_run_max_try(tmp_path, data):
-    script = write_script(tmp_path, """
+    script = write_script(
+        tmp_path,
+        """
         import time
         def run(mini_batch):
             if 300 in set(mini_batch["id"]):
                 time.sleep(600)
             return mini_batch[["id", "name"]]
-    """)
+    """,
+    )
     job = make_job(
-        tmp_path, script, [data],
+        tmp_path,
+        script,
+        [data],
         ["mini_batch_size=512", "run_invocation_timeout=0.5", "run_max_try=2", "error_threshold=0"],
     )
     result = job.run()
@@ -184,7 +225,9 @@ SLOW = """
 """
 
 
-def test_kill_9_of_a_worker_mid_job_retries_its_mini_batch_every_row_once(tmp_path, data, no_leftover_workers):
+def test_kill_9_of_a_worker_mid_job_retries_its_mini_batch_every_row_once(
+    tmp_path, data, no_leftover_workers
+):
     script = write_script(tmp_path, SLOW)
     job = make_job(tmp_path, script, [data], ["mini_batch_size=256", "process_count_per_node=2"])
     killed: list[int] = []
@@ -200,7 +243,7 @@ def test_kill_9_of_a_worker_mid_job_retries_its_mini_batch_every_row_once(tmp_pa
     result = job.run()
     assert killed, "the job ended before a worker could be killed"
     assert result.state == JobState.SUCCEEDED
-    assert open(result.output_path, "rb").read() == _expected(600)
+    assert Path(result.output_path).read_bytes() == _expected(600)
     assert "killed by signal 9" in result.first_error
 
 
@@ -224,7 +267,9 @@ def test_cancel_mid_job_stops_output_and_marks_it_partial(tmp_path, data, no_lef
 
 
 def test_init_failure_fails_the_job_with_the_init_traceback(tmp_path, data):
-    script = write_script(tmp_path, "def init():\n    raise ImportError('no model here')\ndef run(b):\n    return b\n")
+    script = write_script(
+        tmp_path, "def init():\n    raise ImportError('no model here')\ndef run(b):\n    return b\n"
+    )
     result = make_job(tmp_path, script, [data], [*PARAMS, "process_count_per_node=1"]).run()
     assert result.state == JobState.FAILED and "init() of the entry script failed 2 times" in result.message
     assert "ImportError: no model here" in result.first_error

@@ -48,7 +48,7 @@ def test_batches_never_cross_files_and_keep_file_order(tmp_path):
 
 def test_quoted_newlines_stay_inside_their_record(tmp_path):
     csv = tmp_path / "q.csv"
-    rows = ['id,text'] + [f'{i},"line one\nline ""two"" {i}"' for i in range(200)]
+    rows = ["id,text"] + [f'{i},"line one\nline ""two"" {i}"' for i in range(200)]
     csv.write_text("\n".join(rows) + "\n")
     plan = make_plan([str(csv)], settings_from_params(["mini_batch_size=100"]))
     assert len(plan.batches) > 20 and plan.total_items == 200
@@ -70,7 +70,10 @@ def test_files_input_groups_files_in_sorted_order(tmp_path):
         (folder / name).write_bytes(b"x")
     plan = make_plan([str(folder)], settings_from_params(["mini_batch_size=3"]))
     assert plan.kind == "files"
-    assert [[f.rsplit("imgs/", 1)[1] for f in b.files] for b in plan.batches] == [["a.png", "c.png", "d.png"], ["sub/b.png"]]
+    assert [[f.rsplit("imgs/", 1)[1] for f in b.files] for b in plan.batches] == [
+        ["a.png", "c.png", "d.png"],
+        ["sub/b.png"],
+    ]
 
 
 def test_file_uri_inputs(tmp_path):

@@ -10,7 +10,15 @@ import sys
 import textwrap
 from pathlib import Path
 
-from mlops_engine.batch import BatchJob, JobRecord, JobState, LegacyDriverSpec, LegacyJobSpec, read_record, recover
+from mlops_engine.batch import (
+    BatchJob,
+    JobRecord,
+    JobState,
+    LegacyDriverSpec,
+    LegacyJobSpec,
+    read_record,
+    recover,
+)
 from mlops_engine.batch.job import write_record
 
 from .conftest import alive, wait_until, write_csv, write_script
@@ -75,17 +83,33 @@ def test_changed_input_or_legacy_driver_cannot_resume_and_is_failed(tmp_path):
     write_record(job.job_dir, job.record.__class__(**{**job.record.__dict__, "state": JobState.IN_PROGRESS}))
     write_csv(data, 60)
     failed = recover(job.job_dir)
-    assert isinstance(failed, JobRecord) and failed.state == JobState.FAILED and "input has changed" in failed.message
+    assert (
+        isinstance(failed, JobRecord)
+        and failed.state == JobState.FAILED
+        and "input has changed" in failed.message
+    )
     assert read_record(job.job_dir).state == JobState.FAILED
 
-    legacy = BatchJob("l", tmp_path / "legacy", LegacyJobSpec(LegacyDriverSpec(str(write_script(tmp_path, "pass\n", "d.py")))))
-    write_record(legacy.job_dir, legacy.record.__class__(**{**legacy.record.__dict__, "state": JobState.IN_PROGRESS}))
+    legacy = BatchJob(
+        "l",
+        tmp_path / "legacy",
+        LegacyJobSpec(LegacyDriverSpec(str(write_script(tmp_path, "pass\n", "d.py")))),
+    )
+    write_record(
+        legacy.job_dir, legacy.record.__class__(**{**legacy.record.__dict__, "state": JobState.IN_PROGRESS})
+    )
     record = recover(legacy.job_dir)
-    assert isinstance(record, JobRecord) and record.state == JobState.FAILED and "cannot be resumed" in record.message
+    assert (
+        isinstance(record, JobRecord)
+        and record.state == JobState.FAILED
+        and "cannot be resumed" in record.message
+    )
     assert recover(legacy.job_dir) == record  # terminal: returned as is
 
 
 def test_record_round_trips_json(tmp_path):
-    job = BatchJob("l", tmp_path / "j", LegacyJobSpec(LegacyDriverSpec(str(write_script(tmp_path, "pass\n")))))
+    job = BatchJob(
+        "l", tmp_path / "j", LegacyJobSpec(LegacyDriverSpec(str(write_script(tmp_path, "pass\n"))))
+    )
     data = json.loads((job.job_dir / "state.json").read_text())
     assert JobRecord.from_json(data) == job.record and data["state"] == "NotStarted"

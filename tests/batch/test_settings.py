@@ -10,19 +10,33 @@ from mlops_engine.batch.settings import parse_mini_batch_size
 
 def test_defaults_follow_azure_ml():
     s = ParallelRunSettings()
-    assert (s.error_threshold, s.output_action, s.append_row_file_name) == (-1, "append_row", "parallel_run_step.txt")
+    assert (s.error_threshold, s.output_action, s.append_row_file_name) == (
+        -1,
+        "append_row",
+        "parallel_run_step.txt",
+    )
     assert (s.run_invocation_timeout, s.run_max_try, s.node_count, s.logging_level) == (60.0, 3, 1, "INFO")
     assert s.files_per_batch() == 10 and s.tabular_batch_bytes() == 1024 * 1024
     assert s.processes_per_node() >= 1
 
 
 def test_every_setting_parses_from_params():
-    s = settings_from_params([
-        "mini_batch_size=10MB", "error_threshold:4", "output_action=summary_only", "append_row_file_name=out.txt",
-        "process_count_per_node=3", "node_count=2", "run_invocation_timeout=1.5", "run_max_try=5",
-        "allowed_failed_count=2", "allowed_failed_percent=12.5", "logging_level=debug",
-        "append_row_dataframe_header=true",
-    ])
+    s = settings_from_params(
+        [
+            "mini_batch_size=10MB",
+            "error_threshold:4",
+            "output_action=summary_only",
+            "append_row_file_name=out.txt",
+            "process_count_per_node=3",
+            "node_count=2",
+            "run_invocation_timeout=1.5",
+            "run_max_try=5",
+            "allowed_failed_count=2",
+            "allowed_failed_percent=12.5",
+            "logging_level=debug",
+            "append_row_dataframe_header=true",
+        ]
+    )
     assert s.mini_batch_size is not None and s.mini_batch_size.value == 10 * 1024**2
     assert (s.error_threshold, s.output_action, s.append_row_file_name) == (4, "summary_only", "out.txt")
     assert (s.process_count_per_node, s.node_count, s.total_processes()) == (3, 2, 6)
@@ -32,7 +46,13 @@ def test_every_setting_parses_from_params():
 
 @pytest.mark.parametrize(
     ("text", "value", "unit"),
-    [("5", 5, False), ("1024", 1024, False), ("1024KB", 1024 * 1024, True), ("1mb", 1024**2, True), ("1GB", 1024**3, True)],
+    [
+        ("5", 5, False),
+        ("1024", 1024, False),
+        ("1024KB", 1024 * 1024, True),
+        ("1mb", 1024**2, True),
+        ("1GB", 1024**3, True),
+    ],
 )
 def test_mini_batch_size_forms(text, value, unit):
     size = parse_mini_batch_size(text)
@@ -76,7 +96,9 @@ def test_a_setting_given_twice_is_an_error_not_the_last_one_silently():
 
 def test_config_file_json_and_yaml(tmp_path):
     (tmp_path / "c.json").write_text(json.dumps({"mini_batch_size": "5", "error_threshold": 3}))
-    (tmp_path / "c.yml").write_text("parallel_run:\n  run_invocation_timeout: 600\n  arguments: [--model_name, m]\n")
+    (tmp_path / "c.yml").write_text(
+        "parallel_run:\n  run_invocation_timeout: 600\n  arguments: [--model_name, m]\n"
+    )
     assert settings_from_file(tmp_path / "c.json").error_threshold == 3
     s = settings_from_file(tmp_path / "c.yml", base=settings_from_params(["run_max_try=2"]))
     assert (s.run_invocation_timeout, s.run_max_try, s.arguments) == (600.0, 2, ("--model_name", "m"))

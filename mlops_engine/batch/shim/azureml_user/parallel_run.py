@@ -10,20 +10,21 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 
 class EntryScript:
     """Per-process helper: logger to logs/user/entry_script_log/<node>/<agent>.log.txt, the job's output folder."""
 
-    _instance: EntryScript | None = None
+    _instance: Any = None
 
-    def __new__(cls) -> EntryScript:
+    def __new__(cls) -> Self:
         if cls._instance is None:
             inst = super().__new__(cls)
             inst._setup()
             cls._instance = inst
-        return cls._instance
+        instance: Self = cls._instance
+        return instance
 
     def _setup(self) -> None:
         self.agent_name: str = os.environ.get("MLOPS_BATCH_AGENT", "process000")
@@ -40,5 +41,7 @@ class EntryScript:
         logger.setLevel(os.environ.get("MLOPS_BATCH_LOGGING_LEVEL", "INFO"))
         self.logger: logging.Logger = logger
 
-    def __getattr__(self, name: str) -> Any:  # pragma: no cover - clearer than AttributeError for unported members
+    def __getattr__(
+        self, name: str
+    ) -> Any:  # pragma: no cover - clearer than AttributeError for unported members
         raise AttributeError(f"EntryScript.{name} is not provided by the mlops batch engine")
