@@ -203,6 +203,7 @@ class Engine:
         max_try = self.settings.run_max_try
         init_limit = max(2, 2 * self.settings.total_processes())
         window = max(8, 4 * self.executor.capacity)  # bounds what waits in memory for an earlier mini-batch
+        depth = 2 * self.executor.capacity  # one queued behind each running attempt: no idle gap between them
         next_new = first_batch
         retries: deque[MiniBatch] = deque()
         inflight: dict[Future[Outcome], tuple[MiniBatch, int]] = {}
@@ -211,7 +212,7 @@ class Engine:
         while True:
             if self.cancel.is_set():
                 return self._stop(inflight, JobState.CANCELLED, "cancelled by request")
-            while len(inflight) < self.executor.capacity:
+            while len(inflight) < depth:
                 if retries:
                     batch = retries.popleft()
                 elif next_new < total and next_new - self.output.next_index < window:

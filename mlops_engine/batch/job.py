@@ -219,6 +219,11 @@ class BatchJob:
             thread.join(timeout)
         return self._result
 
+    @property
+    def result(self) -> JobResult | None:
+        """The end of the job, once it has ended (None before)."""
+        return self._result
+
     def run(self) -> JobResult:
         """Run to the end in the calling thread."""
         started = time.monotonic()

@@ -47,7 +47,7 @@ def test_dask_output_is_byte_identical_to_local_1_and_2_processes(tmp_path, data
 
 
 def test_killing_a_dask_worker_mid_job_keeps_every_row_once(tmp_path, data, dask_cluster):
-    script = write_script(tmp_path, SLOW)
+    script = write_script(tmp_path, SLOW.replace("0.05", "0.1"))
     job = make_job(tmp_path, script, [data], ["mini_batch_size=256"], "killed", _dask(dask_cluster))
     killed: list[int] = []
     children: set[int] = set()

@@ -226,8 +226,9 @@ SLOW = """
 
 
 def test_kill_9_of_a_worker_mid_job_retries_its_mini_batch_every_row_once(
-    tmp_path, data, no_leftover_workers
+    tmp_path, data, no_leftover_workers, monkeypatch
 ):
+    monkeypatch.setenv("SLOW", "0.1")
     script = write_script(tmp_path, SLOW)
     job = make_job(tmp_path, script, [data], ["mini_batch_size=256", "process_count_per_node=2"])
     killed: list[int] = []
