@@ -61,7 +61,7 @@ class WorkerHandle:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            cwd=self.config.output_dir,
+            cwd=str(Path(self.config.entry_script).parent),  # Azure ML: files beside the script are in the cwd
             env=env,
             start_new_session=True,  # its own process group: a kill takes the user's subprocesses too
         )

@@ -237,9 +237,9 @@ class BatchJob:
                 if error:
                     self._set(first_error=error)
         except BatchError as exc:  # e.g. the Dask scheduler cannot be reached
-            state, message, partial = JobState.FAILED, str(exc), bool(self.output_path)
+            state, message, partial = JobState.FAILED, str(exc), self._partial_path_exists()
         except Exception as exc:  # noqa: BLE001 - an unexpected failure must still end the job, with its reason
-            state, message, partial = JobState.FAILED, f"engine error: {exc!r}", bool(self.output_path)
+            state, message, partial = JobState.FAILED, f"engine error: {exc!r}", self._partial_path_exists()
             self._set(first_error=self._record.first_error or repr(exc))
         record = self._set(state=state, message=message, ended=_now())
         self.logs.result(
@@ -269,6 +269,9 @@ class BatchJob:
         )
         return self._result
 
+    def _partial_path_exists(self) -> bool:
+        return self.output_path is not None and self.output_path.with_name(self.output_path.name + ".partial").exists()
+
     def _make_executor(self, spec: ParallelJobSpec, config: WorkerConfig) -> Executor:
         s = spec.settings
         if spec.executor.kind == "dask":
@@ -297,7 +300,6 @@ class BatchJob:
                 record.batches_failed,
                 list(record.failed_batches),
             )
-        output = OrderedOutput(self.output_path, record.batches_flushed, record.bytes_flushed)
         out_dir = Path(spec.output_dir).resolve()
         out_dir.mkdir(parents=True, exist_ok=True)
         s = spec.settings
@@ -313,7 +315,8 @@ class BatchJob:
             "process000",
             s.logging_level,
         )
-        self.executor = self._make_executor(spec, config)
+        self.executor = self._make_executor(spec, config)  # first: a scheduler that cannot be reached leaves no file
+        output = OrderedOutput(self.output_path, record.batches_flushed, record.bytes_flushed)
         engine = Engine(
             self.plan,
             s,
