@@ -59,6 +59,9 @@ class DaskExecutor:
     def client(self) -> Any:
         return self._client
 
+    def prestart(self) -> None:
+        """Nothing to do: Dask workers start their worker process on their first task."""
+
     def submit(self, batch: MiniBatch, attempt: int) -> Future[Outcome]:
         done: Future[Outcome] = Future()
         key = f"mlops-batch-{self._job_key}-{batch.index}-{attempt}"

@@ -24,6 +24,8 @@ class Executor(Protocol):
     @property
     def capacity(self) -> int: ...
 
+    def prestart(self) -> None: ...
+
     def submit(self, batch: MiniBatch, attempt: int) -> Future[Outcome]: ...
 
     def worker_pids(self) -> list[int]: ...
@@ -73,6 +75,11 @@ class LocalExecutor:
             )
         finally:
             self._free.put(handle)
+
+    def prestart(self) -> None:
+        """Start every worker process now, so their start-up overlaps the engine's planning."""
+        for handle in self._handles:
+            handle.prestart()
 
     def submit(self, batch: MiniBatch, attempt: int) -> Future[Outcome]:
         return self._pool.submit(self._run, batch, attempt)

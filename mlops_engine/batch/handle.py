@@ -46,6 +46,7 @@ class WorkerHandle:
         self.python = python or sys.executable
         self.cancelled = cancelled
         self.proc: subprocess.Popen[bytes] | None = None
+        self._ready = False
         self._lock = threading.Lock()
 
     @property
@@ -61,7 +62,9 @@ class WorkerHandle:
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
-            cwd=str(Path(self.config.entry_script).parent),  # Azure ML: files beside the script are in the cwd
+            cwd=str(
+                Path(self.config.entry_script).parent
+            ),  # Azure ML: files beside the script are in the cwd
             env=env,
             start_new_session=True,  # its own process group: a kill takes the user's subprocesses too
         )
@@ -69,26 +72,35 @@ class WorkerHandle:
         protocol.write_message(proc.stdin, self.config)
         return proc
 
-    def _start(self, timeout: float) -> Outcome | None:
-        """Start and wait for init(); an Outcome if that failed."""
+    def prestart(self) -> None:
+        """Spawn now (the interpreter, imports and init() overlap with the engine's planning); run() waits."""
         with self._lock:
-            self.proc = self._spawn()
-        assert self.proc.stdout is not None
+            if self.proc is None:
+                self.proc = self._spawn()
+                self._ready = False
+
+    def _await_ready(self, timeout: float) -> Outcome | None:
+        """Wait for init(); an Outcome if that failed."""
+        assert self.proc is not None and self.proc.stdout is not None
         try:
             message = protocol.receive(self.proc.stdout.fileno(), time.monotonic() + timeout, self.cancelled)
         except protocol.Timeout:
             self.kill()
+            self.proc = None
             return Outcome(
                 -1, "init_failed", error=f"init() did not finish within {timeout:g} s", worker=self.name
             )
         except protocol.Cancelled:
             self.kill()
+            self.proc = None
             return Outcome(-1, "cancelled", worker=self.name)
-        except EOFError:
+        except (EOFError, OSError):
             return Outcome(-1, "init_failed", error=self._death(), worker=self.name)
         if isinstance(message, protocol.InitFailed):
             self.kill()
+            self.proc = None
             return Outcome(-1, "init_failed", error=message.error, worker=self.name)
+        self._ready = True
         return None
 
     @property
@@ -108,8 +120,13 @@ class WorkerHandle:
         return f"worker process {self.name} died ({how})"
 
     def run(self, batch: MiniBatch, attempt: int, timeout: float) -> Outcome:
-        if self.proc is None or self.proc.poll() is not None:
-            failed = self._start(init_timeout(timeout))
+        if self.proc is not None and self._ready and self.proc.poll() is not None:  # died while idle
+            self.kill()
+            self.proc = None
+        if self.proc is None:
+            self.prestart()
+        if not self._ready:
+            failed = self._await_ready(init_timeout(timeout))
             if failed is not None:
                 return Outcome(batch.index, failed.status, batch.items, error=failed.error, worker=self.name)
         assert self.proc is not None and self.proc.stdin is not None and self.proc.stdout is not None

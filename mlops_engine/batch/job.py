@@ -25,7 +25,7 @@ from mlops_engine.batch.errors import BatchConfigError, BatchError, BatchInputEr
 from mlops_engine.batch.executors import Executor, LocalExecutor
 from mlops_engine.batch.legacy import DriverParameter, LegacyDriverSpec, driver_arguments, run_driver
 from mlops_engine.batch.output import JobLogs, OrderedOutput
-from mlops_engine.batch.plan import BatchPlan, make_plan
+from mlops_engine.batch.plan import BatchPlan, InputSet, plan_batches, resolve_input_set
 from mlops_engine.batch.protocol import WorkerConfig
 from mlops_engine.batch.records import JobRecord, JobResult, JobState, Progress
 from mlops_engine.batch.settings import ParallelRunSettings, settings_from_mapping
@@ -142,7 +142,8 @@ class BatchJob:
         self._result: JobResult | None = None
         self._engine: Engine | None = None
         self.executor: Executor | None = None
-        self.plan: BatchPlan | None = None
+        self.plan: BatchPlan | None = None  # cut into mini-batches when the job runs
+        self.inputs: InputSet | None = None
         self._argv: list[str] = []
         self.output_path: Path | None = None
         if isinstance(spec, ParallelJobSpec):
@@ -151,7 +152,7 @@ class BatchJob:
                     "the Dask executor needs the scheduler address, e.g. tcp://127.0.0.1:8786"
                 )
             check_entry_script(spec.entry_script)
-            self.plan = make_plan(spec.inputs, spec.settings, spec.input_kind)
+            self.inputs = resolve_input_set(spec.inputs, spec.settings, spec.input_kind)
             if spec.settings.output_action == "append_row":
                 self.output_path = Path(spec.output_dir).resolve() / spec.settings.append_row_file_name
                 if resume is None:
@@ -170,8 +171,7 @@ class BatchJob:
             state=JobState.NOT_STARTED,
             spec=spec.to_json(),
             created=_now(),
-            plan_fingerprint=self.plan.fingerprint() if self.plan else "",
-            batches_total=len(self.plan.batches) if self.plan else 0,
+            plan_fingerprint=self.inputs.fingerprint() if self.inputs else "",
             output_path=str(self.output_path) if self.output_path else None,
             log_path=str(log_path),
         )
@@ -270,7 +270,10 @@ class BatchJob:
         return self._result
 
     def _partial_path_exists(self) -> bool:
-        return self.output_path is not None and self.output_path.with_name(self.output_path.name + ".partial").exists()
+        return (
+            self.output_path is not None
+            and self.output_path.with_name(self.output_path.name + ".partial").exists()
+        )
 
     def _make_executor(self, spec: ParallelJobSpec, config: WorkerConfig) -> Executor:
         s = spec.settings
@@ -289,7 +292,7 @@ class BatchJob:
         )
 
     def _run_parallel(self, spec: ParallelJobSpec) -> tuple[JobState, str, bool]:
-        assert self.plan is not None
+        assert self.inputs is not None
         record = self._record
         resumed = None
         if record.batches_flushed:
@@ -315,24 +318,30 @@ class BatchJob:
             "process000",
             s.logging_level,
         )
-        self.executor = self._make_executor(spec, config)  # first: a scheduler that cannot be reached leaves no file
-        output = OrderedOutput(self.output_path, record.batches_flushed, record.bytes_flushed)
-        engine = Engine(
-            self.plan,
-            s,
-            self.executor,
-            output,
-            self.logs,
-            self._cancel,
-            resumed,
-            on_progress=self.on_progress,
-            on_checkpoint=lambda: self._checkpoint(engine, output),
-        )
-        self._engine = engine
+        executor = self._make_executor(
+            spec, config
+        )  # first: a scheduler that cannot be reached leaves no file
+        self.executor = executor
         try:
+            executor.prestart()
+            self.plan = plan_batches(self.inputs)
+            self._set(batches_total=len(self.plan.batches))
+            output = OrderedOutput(self.output_path, record.batches_flushed, record.bytes_flushed)
+            engine = Engine(
+                self.plan,
+                s,
+                executor,
+                output,
+                self.logs,
+                self._cancel,
+                resumed,
+                on_progress=self.on_progress,
+                on_checkpoint=lambda: self._checkpoint(engine, output),
+            )
+            self._engine = engine
             end = engine.run(record.batches_flushed)
         finally:
-            self.executor.close()
+            executor.close()
         self._checkpoint(engine, output)
         if end.state == JobState.SUCCEEDED:
             output.commit()
@@ -382,8 +391,8 @@ def recover(
         job = BatchJob(record.job_id, folder, spec, on_progress, on_state, resume=record)
     except Exception as exc:  # noqa: BLE001 - any reason not to resume is reported on the job
         return fail(f"the engine stopped while the job was running and it cannot be resumed: {exc}")
-    assert job.plan is not None
-    if job.plan.fingerprint() != record.plan_fingerprint:
+    assert job.inputs is not None
+    if job.inputs.fingerprint() != record.plan_fingerprint:
         return fail(
             "the engine stopped while the job was running, and its input has changed since: run it again"
         )

@@ -68,9 +68,7 @@ class BatchPlan:
         return sum(b.items for b in self.batches)
 
     def fingerprint(self) -> str:
-        """Changes when any input file, the kind or the mini-batch size changes (resume refuses then)."""
-        doc = [self.kind, self.batch_size, [[f.path, f.size, f.mtime_ns] for f in self.inputs]]
-        return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
+        return InputSet(self.kind, self.inputs, self.batch_size).fingerprint()
 
 
 def local_path(value: str) -> Path:
@@ -108,27 +106,75 @@ def detect_kind(files: list[Path]) -> InputKind:
     return "tabular" if all(p.suffix.lower() in TABULAR_SUFFIXES for p in files) else "files"
 
 
-def make_plan(
+@dataclass(frozen=True)
+class InputSet:
+    """The resolved inputs of a job, checked but not yet cut into mini-batches (cheap: done at submit)."""
+
+    kind: InputKind
+    inputs: tuple[InputFile, ...]
+    batch_size: int  # files per mini-batch, or bytes
+
+    def fingerprint(self) -> str:
+        """Changes when any input file, the kind or the mini-batch size changes (resume refuses then)."""
+        doc = [self.kind, self.batch_size, [[f.path, f.size, f.mtime_ns] for f in self.inputs]]
+        return hashlib.sha256(json.dumps(doc).encode()).hexdigest()
+
+
+def resolve_input_set(
     values: tuple[str, ...] | list[str], settings: ParallelRunSettings, kind: str = "auto"
-) -> BatchPlan:
+) -> InputSet:
+    """Every input exists and is readable, the kind is known, and each CSV starts with a header row."""
     files = resolve_inputs(values)
     if kind not in ("auto", "tabular", "files"):
         raise BatchInputError(f"input kind must be auto, tabular or files, got {kind!r}")
     chosen: InputKind = detect_kind(files) if kind == "auto" else kind  # type: ignore[assignment]
     inputs = tuple(_stat(p) for p in files)
     if chosen == "files":
-        size = settings.files_per_batch()
-        names = [str(p) for p in files]
+        return InputSet("files", inputs, settings.files_per_batch())
+    for path in files:
+        _check_header(path)
+    return InputSet("tabular", inputs, settings.tabular_batch_bytes())
+
+
+def plan_batches(input_set: InputSet) -> BatchPlan:
+    """Cut the inputs into mini-batches (reads every tabular input once)."""
+    size = input_set.batch_size
+    if input_set.kind == "files":
+        names = [f.path for f in input_set.inputs]
         batches = tuple(
             MiniBatch(index=i, kind="files", items=len(group), files=tuple(group))
             for i, group in enumerate(names[k : k + size] for k in range(0, len(names), size))
         )
-        return BatchPlan("files", inputs, batches, size)
-    size = settings.tabular_batch_bytes()
+        return BatchPlan("files", input_set.inputs, batches, size)
     out: list[MiniBatch] = []
-    for path in files:
-        out.extend(_plan_csv(path, size, len(out)))
-    return BatchPlan("tabular", inputs, tuple(out), size)
+    for f in input_set.inputs:
+        out.extend(_plan_csv(Path(f.path), size, len(out)))
+    return BatchPlan("tabular", input_set.inputs, tuple(out), size)
+
+
+def make_plan(
+    values: tuple[str, ...] | list[str], settings: ParallelRunSettings, kind: str = "auto"
+) -> BatchPlan:
+    return plan_batches(resolve_input_set(values, settings, kind))
+
+
+def _parse_header(path: Path, first_line: bytes) -> tuple[str, ...]:
+    text = first_line.decode("utf-8-sig", errors="replace")
+    try:
+        columns = tuple(next(csv.reader(io.StringIO(text))))
+    except (StopIteration, csv.Error) as exc:
+        raise BatchInputError(f"input {path}: cannot read the header row: {exc}") from None
+    if not columns or not any(c.strip() for c in columns):
+        raise BatchInputError(f"input {path}: the first line must be a header row naming the columns")
+    return columns
+
+
+def _check_header(path: Path) -> None:
+    with path.open("rb") as fh:
+        head = fh.read(1 << 16)
+    if not head:
+        raise BatchInputError(f"input {path} is empty; a CSV input needs a header row")
+    _parse_header(path, head.split(b"\n", 1)[0])
 
 
 def _stat(path: Path) -> InputFile:
@@ -136,11 +182,16 @@ def _stat(path: Path) -> InputFile:
     return InputFile(str(path), st.st_size, st.st_mtime_ns)
 
 
-def _count_rows(chunk: bytes) -> int:
-    """Non-empty lines (pandas skips empty ones); exact for unquoted CSV, the worker's count wins otherwise."""
+def _count_rows(chunk: bytes, blank: bytes = b"\n\n") -> int:
+    """Non-empty lines (pandas skips empty ones); exact for unquoted CSV, the worker's count wins otherwise.
+
+    ``blank`` is what an empty line looks like in this file (``\r\n\r\n`` for CRLF files): one fast search
+    rules empty lines out in the usual case, so the regex pass is only paid when there are some."""
     if not chunk:
         return 0
     lines = chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
+    if blank not in chunk and not chunk.startswith((b"\n", b"\r\n")):
+        return lines
     return lines - len(_EMPTY_LINE.findall(chunk))
 
 
@@ -152,19 +203,14 @@ def _plan_csv(path: Path, target: int, first_index: int) -> list[MiniBatch]:
         quoted = mm.find(b'"') != -1
         ends = _quoted_record_ends(mm) if quoted else None
         header_end = _next_end(mm, 0, ends)
-        header = bytes(mm[0:header_end]).decode("utf-8-sig", errors="replace")
-        try:
-            columns = tuple(next(csv.reader(io.StringIO(header))))
-        except (StopIteration, csv.Error) as exc:
-            raise BatchInputError(f"input {path}: cannot read the header row: {exc}") from None
-        if not columns or not any(c.strip() for c in columns):
-            raise BatchInputError(f"input {path}: the first line must be a header row naming the columns")
+        columns = _parse_header(path, bytes(mm[0:header_end]))
+        blank = b"\r\n\r\n" if mm[header_end - 2 : header_end] == b"\r\n" else b"\n\n"
         batches: list[MiniBatch] = []
         pos = header_end
         while pos < size:
             end = _next_end(mm, min(pos + target, size) - 1, ends)
             chunk = bytes(mm[pos:end])
-            rows = _count_rows(chunk) if ends is None else _count_quoted(ends, pos, end, chunk)
+            rows = _count_rows(chunk, blank) if ends is None else _count_quoted(ends, pos, end, chunk)
             if rows:
                 batches.append(
                     MiniBatch(first_index + len(batches), "tabular", rows, str(path), pos, end, columns)
