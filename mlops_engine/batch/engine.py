@@ -135,10 +135,12 @@ class Engine:
         if batch.kind == "tabular" and items != batch.items:
             log.debug("%s: planned %d rows, parsed %d", batch.describe(), batch.items, items)
         shortfall = max(0, items - outcome.returned)
-        if outcome.returned > items:
-            t.warnings.append(
-                f"{batch.describe()}: run() returned {outcome.returned} elements for {items} items"
+        if outcome.returned > items:  # accepted, as Azure ML does, but said
+            warning = (
+                f"warning: {batch.describe()}: run() returned {outcome.returned} elements for {items} items"
             )
+            t.warnings.append(warning)
+            self.logs.progress(warning)
         t.items_done += items - shortfall
         t.items_failed += shortfall
         t.batches_done += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -291,3 +292,14 @@ def test_bad_input_and_settings_are_refused_before_anything_runs(tmp_path, data)
     with pytest.raises(BatchInputError, match="already exists"):
         make_job(tmp_path, script, [data], PARAMS)
     assert (tmp_path / "job-out" / "parallel_run_step.txt").read_text() == "keep me"
+
+
+def test_more_results_than_rows_are_accepted_like_azure_ml_and_warned(tmp_path, data):
+    script = write_script(tmp_path, "def run(mini_batch):\n    return list(mini_batch['id']) * 2\n")
+    job = make_job(tmp_path, script, [data], [*PARAMS, "process_count_per_node=1"])
+    result = job.run()
+    assert result.state == JobState.SUCCEEDED and (result.items_done, result.items_failed) == (600, 0)
+    assert Path(result.output_path).read_text().count("\n") == 1200
+    overview = (job.job_dir / "logs" / "job_progress_overview.txt").read_text()
+    pairs = re.findall(r"run\(\) returned (\d+) elements for (\d+) items", overview)
+    assert len(pairs) == result.batches_total and all(int(a) == 2 * int(b) for a, b in pairs)
