@@ -11,7 +11,9 @@ Measured in one run, interleaved (each round runs every configuration once, so l
     included) to the first run() call (the entry script records time.time() on entry), local and Dask; each such
     job is cancelled once its first mini-batch runs.
 Wall times cover the whole job (plan, worker start-up and init(), scoring, ordered output, close).  All outputs
-are checked byte-identical and 1,000,000 lines long.  Prints medians, rows/s and ratios to the baseline, with
+are checked byte-identical and 1,000,000 lines long.  "cpu s" is the CPU time the configuration used (engine
+plus its reaped worker processes; for Dask only the client side); cpu/wall near the process count means the
+processes got their cores, well below it means they waited for CPU (other load on the machine).  Prints medians, rows/s and ratios to the baseline, with
 `uptime` before and after (the machine is shared: read the ratios).
 
 Run: .venv/bin/python bench/batch.py [--rows 1000000] [--rounds 3] [--latency-runs 5]
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -139,6 +142,13 @@ def latency(work: Path, data: Path, executor: ExecutorSpec, runs: int) -> list[f
     return values
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its reaped children (worker processes are reaped at job end; the Dask
+    cluster's processes are not, so the Dask figure counts only the client side)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def uptime() -> str:
     return subprocess.run(["uptime"], check=False, capture_output=True, text=True).stdout.strip()
 
@@ -178,12 +188,15 @@ def main() -> int:
             "dask, 2 workers": lambda: run_job(src, data, work / "d2", [], dask),
         }
         times: dict[str, list[float]] = {name: [] for name in configs}
+        cpu: dict[str, list[float]] = {name: [] for name in configs}
         reference: bytes | None = None
         try:
             for r in range(args.rounds):
                 for name, fn in configs.items():
+                    before = cpu_seconds()
                     seconds, output = fn()
                     times[name].append(seconds)
+                    cpu[name].append(cpu_seconds() - before)
                     assert output.count(b"\n") == args.rows, name
                     reference = reference or output
                     assert output == reference, f"{name}: output differs"
@@ -194,10 +207,17 @@ def main() -> int:
             cluster.close()
     base = statistics.median(times["baseline (1 process)"])
     chunked = statistics.median(times["baseline, chunked"])
-    print(f"\n{'configuration':24} {'median s':>9} {'rows/s':>10} {'vs baseline':>12} {'vs chunked':>11}")
+    print(
+        f"\n{'configuration':24} {'median s':>9} {'rows/s':>10} {'vs baseline':>12} {'vs chunked':>11}"
+        f" {'cpu s':>7} {'cpu/wall':>9}"
+    )
     for name, values in times.items():
         med = statistics.median(values)
-        print(f"{name:24} {med:9.2f} {args.rows / med:10,.0f} {base / med:11.2f}x {chunked / med:10.2f}x")
+        used = statistics.median(cpu[name])
+        print(
+            f"{name:24} {med:9.2f} {args.rows / med:10,.0f} {base / med:11.2f}x {chunked / med:10.2f}x"
+            f" {used:7.2f} {used / med:9.2f}"
+        )
     print(
         f"\nsubmit -> first mini-batch running, local: median {statistics.median(lat_local):.2f} s "
         f"(runs: {', '.join(f'{v:.2f}' for v in lat_local)})"
