@@ -8,22 +8,18 @@ after a restart.  See docs/batch.md.
 from __future__ import annotations
 
 from mlops_engine.batch.errors import BatchConfigError, BatchError, BatchInputError, BatchStateError
-from mlops_engine.batch.job import (
-    BatchJob,
-    ExecutorSpec,
-    LegacyJobSpec,
-    ParallelJobSpec,
-    read_record,
-    recover,
-)
+from mlops_engine.batch.job import BatchJob
 from mlops_engine.batch.legacy import DriverParameter, LegacyDriverSpec
 from mlops_engine.batch.records import JobRecord, JobResult, JobState, Progress
+from mlops_engine.batch.recovery import recover
 from mlops_engine.batch.settings import (
     ParallelRunSettings,
     settings_from_file,
     settings_from_mapping,
     settings_from_params,
 )
+from mlops_engine.batch.specs import ExecutorSpec, LegacyJobSpec, ParallelJobSpec
+from mlops_engine.batch.state import read_record
 
 __all__ = [
     "BatchConfigError",

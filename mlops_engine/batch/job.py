@@ -9,114 +9,25 @@ cannot be resumed; a job is never left "running" with nothing running it.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 from mlops_engine.batch.engine import Engine, Prefix
 from mlops_engine.batch.entry import check_entry_script
-from mlops_engine.batch.errors import BatchConfigError, BatchError, BatchInputError, BatchStateError
+from mlops_engine.batch.errors import BatchConfigError, BatchError, BatchStateError
 from mlops_engine.batch.executors import Executor, LocalExecutor
-from mlops_engine.batch.legacy import DriverParameter, LegacyDriverSpec, driver_arguments, run_driver
+from mlops_engine.batch.legacy import driver_arguments, run_driver
 from mlops_engine.batch.output import JobLogs, OrderedOutput
 from mlops_engine.batch.plan import BatchPlan, InputSet, plan_batches, resolve_input_set
 from mlops_engine.batch.protocol import WorkerConfig
 from mlops_engine.batch.records import JobRecord, JobResult, JobState, Progress
-from mlops_engine.batch.settings import ParallelRunSettings, settings_from_mapping
-
-STATE_FILE = "state.json"
-
-
-@dataclass(frozen=True)
-class ExecutorSpec:
-    kind: Literal["local", "dask"] = "local"
-    address: str | None = None  # the Dask scheduler, e.g. tcp://10.0.0.5:8786
-    connect_timeout: float = 10.0
-
-
-@dataclass(frozen=True)
-class ParallelJobSpec:
-    entry_script: str
-    inputs: tuple[str, ...]
-    output_dir: str
-    settings: ParallelRunSettings = field(default_factory=ParallelRunSettings)
-    input_kind: str = "auto"
-    source_dirs: tuple[str, ...] = ()
-    executor: ExecutorSpec = field(default_factory=ExecutorSpec)
-    python: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "entry_script": self.entry_script,
-            "inputs": list(self.inputs),
-            "output_dir": self.output_dir,
-            "settings": self.settings.to_json(),
-            "input_kind": self.input_kind,
-            "source_dirs": list(self.source_dirs),
-            "executor": self.executor.__dict__,
-            "python": self.python,
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ParallelJobSpec:
-        return cls(
-            data["entry_script"],
-            tuple(data["inputs"]),
-            data["output_dir"],
-            settings_from_mapping(data["settings"]),
-            data["input_kind"],
-            tuple(data["source_dirs"]),
-            ExecutorSpec(**data["executor"]),
-            data["python"],
-        )
-
-
-@dataclass(frozen=True)
-class LegacyJobSpec:
-    driver: LegacyDriverSpec
-    values: tuple[tuple[str, str], ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        d = self.driver
-        return {
-            "driver": d.driver,
-            "dependencies": list(d.dependencies),
-            "python": d.python,
-            "parameters": [[p.id, p.kind, p.direction, p.default] for p in d.parameters],
-            "values": [list(v) for v in self.values],
-        }
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> LegacyJobSpec:
-        params = tuple(DriverParameter(*p) for p in data["parameters"])
-        driver = LegacyDriverSpec(data["driver"], params, tuple(data["dependencies"]), data["python"])
-        return cls(driver, tuple((k, v) for k, v in data["values"]))
-
-
-JobSpec = ParallelJobSpec | LegacyJobSpec
-
-
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def write_record(job_dir: Path, record: JobRecord) -> None:
-    tmp = job_dir / f".{STATE_FILE}.{os.getpid()}.{threading.get_ident()}"
-    tmp.write_text(json.dumps(record.to_json(), indent=1), encoding="utf-8")
-    os.replace(tmp, job_dir / STATE_FILE)
-
-
-def read_record(job_dir: Path) -> JobRecord:
-    try:
-        return JobRecord.from_json(json.loads((job_dir / STATE_FILE).read_text(encoding="utf-8")))
-    except FileNotFoundError:
-        raise BatchInputError(f"{job_dir} holds no batch job ({STATE_FILE} missing)") from None
+from mlops_engine.batch.specs import JobSpec, ParallelJobSpec
+from mlops_engine.batch.state import now, write_record
 
 
 class BatchJob:
@@ -170,7 +81,7 @@ class BatchJob:
             kind=kind,
             state=JobState.NOT_STARTED,
             spec=spec.to_json(),
-            created=_now(),
+            created=now(),
             plan_fingerprint=self.inputs.fingerprint() if self.inputs else "",
             output_path=str(self.output_path) if self.output_path else None,
             log_path=str(log_path),
@@ -227,7 +138,7 @@ class BatchJob:
     def run(self) -> JobResult:
         """Run to the end in the calling thread."""
         started = time.monotonic()
-        self._set(state=JobState.IN_PROGRESS, started=self._record.started or _now())
+        self._set(state=JobState.IN_PROGRESS, started=self._record.started or now())
         try:
             if isinstance(self.spec, ParallelJobSpec):
                 state, message, partial = self._run_parallel(self.spec)
@@ -241,7 +152,7 @@ class BatchJob:
         except Exception as exc:  # noqa: BLE001 - an unexpected failure must still end the job, with its reason
             state, message, partial = JobState.FAILED, f"engine error: {exc!r}", self._partial_path_exists()
             self._set(first_error=self._record.first_error or repr(exc))
-        record = self._set(state=state, message=message, ended=_now())
+        record = self._set(state=state, message=message, ended=now())
         self.logs.result(
             f"{state}: {message}\n" + (f"\n{record.first_error}\n" if record.first_error else "")
         )
@@ -361,39 +272,3 @@ class BatchJob:
             failed_batches=tuple(p.failed_batches),
             first_error=engine.tally.first_error,
         )
-
-
-def recover(
-    job_dir: str | os.PathLike[str],
-    on_progress: Callable[[Progress], None] | None = None,
-    on_state: Callable[[JobRecord], None] | None = None,
-) -> BatchJob | JobRecord:
-    """After a restart: a finished job's record; a resumable parallel job (not started yet: call start());
-    otherwise the record, now Failed with the reason."""
-    folder = Path(job_dir).resolve()
-    record = read_record(folder)
-    if record.state.terminal:
-        return record
-
-    def fail(reason: str) -> JobRecord:
-        failed = replace(record, state=JobState.FAILED, message=reason, ended=_now())
-        write_record(folder, failed)
-        if on_state is not None:
-            on_state(failed)
-        return failed
-
-    if record.kind == "legacy":
-        return fail(
-            "the engine stopped while the driver was running; a legacy driver cannot be resumed: run it again"
-        )
-    try:
-        spec = ParallelJobSpec.from_json(record.spec)
-        job = BatchJob(record.job_id, folder, spec, on_progress, on_state, resume=record)
-    except Exception as exc:  # noqa: BLE001 - any reason not to resume is reported on the job
-        return fail(f"the engine stopped while the job was running and it cannot be resumed: {exc}")
-    assert job.inputs is not None
-    if job.inputs.fingerprint() != record.plan_fingerprint:
-        return fail(
-            "the engine stopped while the job was running, and its input has changed since: run it again"
-        )
-    return job

@@ -19,7 +19,7 @@ from mlops_engine.batch import (
     read_record,
     recover,
 )
-from mlops_engine.batch.job import write_record
+from mlops_engine.batch.state import write_record
 
 from .conftest import alive, wait_until, write_csv, write_script
 
