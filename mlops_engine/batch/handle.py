@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import IO, Final
 
 import mlops_engine
 from mlops_engine.batch import protocol
@@ -57,20 +57,38 @@ class WorkerHandle:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (PACKAGE_ROOT, env.get("PYTHONPATH", "")) if p)
         env["PYTHONUNBUFFERED"] = "1"
-        proc = subprocess.Popen(
+        self.start_log.parent.mkdir(parents=True, exist_ok=True)
+        with self.start_log.open("ab") as start_log:
+            proc = self._popen(env, start_log)
+        assert proc.stdin is not None
+        try:
+            protocol.write_message(proc.stdin, self.config)
+        except OSError:  # it died at once; waiting for init() reports how (and its start-up log)
+            pass
+        return proc
+
+    def _popen(self, env: dict[str, str], start_log: IO[bytes]) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [self.python, "-m", "mlops_engine.batch.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=start_log,  # until the worker moves fd 2 to its user log: interpreter or import failures
             cwd=str(
                 Path(self.config.entry_script).parent
             ),  # Azure ML: files beside the script are in the cwd
             env=env,
             start_new_session=True,  # its own process group: a kill takes the user's subprocesses too
         )
-        assert proc.stdin is not None
-        protocol.write_message(proc.stdin, self.config)
-        return proc
+
+    @property
+    def start_log(self) -> Path:
+        return (
+            Path(self.config.log_dir)
+            / "sys"
+            / "node"
+            / self.config.node_id
+            / f"{self.config.agent_name}.start.txt"
+        )
 
     def prestart(self) -> None:
         """Spawn now (the interpreter, imports and init() overlap with the engine's planning); run() waits."""
@@ -117,7 +135,12 @@ class WorkerHandle:
         how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
         self.kill()
         self.proc = None
-        return f"worker process {self.name} died ({how})"
+        try:
+            tail = self.start_log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
+        except OSError:
+            tail = []
+        detail = ("; its start-up log ends:\n" + "\n".join(tail)) if tail and code != -9 else ""
+        return f"worker process {self.name} died ({how}){detail}"
 
     def run(self, batch: MiniBatch, attempt: int, timeout: float) -> Outcome:
         if self.proc is not None and self._ready and self.proc.poll() is not None:  # died while idle

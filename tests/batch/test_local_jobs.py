@@ -303,3 +303,19 @@ def test_more_results_than_rows_are_accepted_like_azure_ml_and_warned(tmp_path, 
     overview = (job.job_dir / "logs" / "job_progress_overview.txt").read_text()
     pairs = re.findall(r"run\(\) returned (\d+) elements for (\d+) items", overview)
     assert len(pairs) == result.batches_total and all(int(a) == 2 * int(b) for a, b in pairs)
+
+
+def test_a_worker_that_cannot_start_says_why(tmp_path, data):
+    python = tmp_path / "python"
+    python.write_text("#!/bin/sh\necho 'no interpreter here' >&2\nexit 5\n")
+    python.chmod(0o755)
+    job = make_job(
+        tmp_path,
+        write_script(tmp_path, ECHO),
+        [data],
+        [*PARAMS, "process_count_per_node=1"],
+        python=str(python),
+    )
+    result = job.run()
+    assert result.state == JobState.FAILED and "init() of the entry script failed" in result.message
+    assert "died (exit code 5); its start-up log ends:\nno interpreter here" in result.first_error
