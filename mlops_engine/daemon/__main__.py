@@ -21,7 +21,7 @@ log = logging.getLogger("mlops_engine.daemon")
 
 
 def _real_supervisor() -> Any:
-    from ..supervisor import Supervisor
+    from ..serving.supervisor import ReplicaSupervisor as Supervisor
 
     try:
         return Supervisor(python=serving_python())

@@ -15,13 +15,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..paths import Paths
+from ..serving.process import REPLICA_MODULE
 from . import accounts, artifacts, deployments, environments, images, manifests, models, operations, services
 from .common import Response
 from .engine import Engine
 from .server import EngineHTTPServer, Request, Router, route
 
 if TYPE_CHECKING:
-    from ..supervisor import Supervisor
+    from ..serving.api import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def reap_orphan_replicas(paths: Paths, timeout: float = 5.0) -> list[int]:
                 cmd = fh.read().split(b"\0")
         except OSError:
             continue
-        if b"mlops_engine.replica" in cmd and any(arg.startswith(marker) for arg in cmd):
+        if REPLICA_MODULE.encode() in cmd and any(arg.startswith(marker) for arg in cmd):
             try:
                 os.kill(int(entry), signal.SIGKILL)
                 found.append(int(entry))

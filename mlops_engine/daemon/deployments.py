@@ -10,7 +10,7 @@ import logging
 import shutil
 from typing import Any
 
-from ..supervisor import DeployResult, ServiceSpec
+from ..serving.api import DeployResult, ServiceSpec
 from . import operations
 from . import servicerecords as rec
 from .common import now_iso

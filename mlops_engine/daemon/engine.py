@@ -17,7 +17,7 @@ from .db import Database
 from .store import ArtifactStore
 
 if TYPE_CHECKING:
-    from ..supervisor import Supervisor
+    from ..serving.api import Supervisor
 
 SUB_PATTERN = r"/subscriptions/(?P<sub>[^/]+)"
 RG_PATTERN = r"/(?i:resourceGroups)/(?P<rg>[^/]+)"

@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from ..supervisor import ServiceSpec
+from ..serving.api import ServiceSpec
 from .engine import Engine
 
 COLUMNS = "id, account, name, mode, env_id, port, image_id, target_image_id, desired, primary_key, secondary_key, doc"

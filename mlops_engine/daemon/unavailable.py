@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..supervisor import DeployResult, ServiceSpec, ServiceStatus
+from ..serving.api import DeployResult, ServiceSpec, ServiceStatus
 
 
 class UnavailableSupervisor:

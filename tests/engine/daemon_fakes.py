@@ -8,7 +8,7 @@ import socket
 from datetime import UTC, datetime
 from pathlib import Path
 
-from mlops_engine.supervisor import DeployResult, ReplicaStatus, ServiceSpec, ServiceStatus
+from mlops_engine.serving.api import DeployResult, ReplicaStatus, ServiceSpec, ServiceStatus
 
 
 def _free_port() -> int:

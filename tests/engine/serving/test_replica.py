@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from .test_replica_support import PANDAS_SCHEMA, ROW, TRIVIAL, Replica, make_bundle, raw_exchange, request
+from mlops_engine.serving.messages import Drain, InitFailed, Keys, Ready, Serve
+
+from .replica_support import PANDAS_SCHEMA, ROW, TRIVIAL, Replica, make_bundle, raw_exchange, request
 
 ECHO = """
 import json
@@ -94,7 +96,7 @@ def cluster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster")
     score_py = "import json\nMLOPS_INPUT = 'records'\ndef init():\n    pass\ndef run(input_df):\n    return json.dumps('0')\n"
     r = Replica(
-        make_bundle(tmp, score_py, PANDAS_SCHEMA), tmp, mode="cluster", keys=["pk1", "sk2"], name="churn"
+        make_bundle(tmp, score_py, PANDAS_SCHEMA), tmp, mode="cluster", keys=("pk1", "sk2"), name="churn"
     ).start()
     yield r
     r.close()
@@ -329,11 +331,11 @@ def test_cluster_paths_and_keys(cluster):
 
 def test_cluster_key_rotation(tmp_path):
     r = Replica(
-        make_bundle(tmp_path, TRIVIAL), tmp_path, mode="cluster", keys=["a1", "b2"], name="svc"
+        make_bundle(tmp_path, TRIVIAL), tmp_path, mode="cluster", keys=("a1", "b2"), name="svc"
     ).start()
     try:
         path = "/api/v1/service/svc/score"
-        r.send({"cmd": "keys", "keys": ["c3", "b2"]})
+        r.send(Keys(("c3", "b2")))
         deadline = time.monotonic() + 5
         while request(r.port, "POST", path, "x", {"Authorization": "Bearer a1"})[0] != 401:
             assert time.monotonic() < deadline
@@ -350,8 +352,8 @@ def test_init_failure_reports_and_exits_3(tmp_path):
     r = Replica(make_bundle(tmp_path, bad), tmp_path)
     try:
         event = r.wait_event()
-        assert event["event"] == "init_failed"
-        assert "RuntimeError: no model here" in event["error"]
+        assert isinstance(event, InitFailed)
+        assert "RuntimeError: no model here" in event.error
         assert r.proc.wait(timeout=10) == 3
         assert "Traceback" in r.err.read_text()
     finally:
@@ -362,14 +364,15 @@ def test_not_serving_before_serve_command(tmp_path):
     r = Replica(make_bundle(tmp_path, TRIVIAL), tmp_path)
     try:
         event = r.wait_event()
-        assert request(event["healthPort"], "GET", "/")[0] == 200
+        assert isinstance(event, Ready)
+        assert request(event.health_port, "GET", "/")[0] == 200
         import socket as _s
 
         with _s.create_connection(("127.0.0.1", r.port), timeout=0.3) as c:  # queued in the backlog only
             c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             with pytest.raises(TimeoutError):
                 c.recv(100)
-            r.send({"cmd": "serve"})
+            r.send(Serve())
             c.settimeout(5)
             assert c.recv(100).startswith(b"HTTP/1.1 200")
     finally:
@@ -384,7 +387,7 @@ def test_drain_closes_keepalive_after_next_response(tmp_path):
         conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=5)
         conn.request("POST", "/score", "a")
         assert conn.getresponse().read() == b'"0"'
-        r.send({"cmd": "drain", "timeout": 5})
+        r.send(Drain(5))
         time.sleep(0.1)
         conn.request("POST", "/score", "b")
         resp = conn.getresponse()
@@ -415,7 +418,7 @@ def test_drain_timeout_closes_idle_and_stdin_eof_exits(tmp_path):
 
 # schema conversion, in process (pure) ------------------------------------------------------------
 def _converter(tmp_path, schema, records=True):
-    from mlops_engine.replica.schema import InputConverter, load_schema
+    from mlops_engine.serving.replica.schema import InputConverter, load_schema
 
     path = tmp_path / "service_schema.json"
     path.write_text(json.dumps(schema))
@@ -423,7 +426,7 @@ def _converter(tmp_path, schema, records=True):
 
 
 def test_spark_inputs_are_refused_clearly(tmp_path):
-    from mlops_engine.replica.schema import UnsupportedInput
+    from mlops_engine.serving.replica.schema import UnsupportedInput
 
     conv = _converter(
         tmp_path, {"input": {"sdf": {"internal": "x", "type": 2, "swagger": {"type": "array"}}}}

@@ -12,9 +12,10 @@ from typing import Self
 
 import pytest
 
-from mlops_engine.supervisor import ServiceSpec, Supervisor
+from mlops_engine.serving.api import ServiceSpec
+from mlops_engine.serving.supervisor import ReplicaSupervisor as Supervisor
 
-from .test_replica_support import PYTHON, TRIVIAL, make_bundle, request
+from .replica_support import PYTHON, TRIVIAL, make_bundle, request
 
 V2 = TRIVIAL.replace('json.dumps("0")', 'json.dumps("v2")')
 BROKEN = (
@@ -244,7 +245,8 @@ def test_replicas_exit_when_the_daemon_dies(tmp_path):
 import sys, json
 from pathlib import Path
 from typing import Self
-from mlops_engine.supervisor import Supervisor, ServiceSpec
+from mlops_engine.serving.api import ServiceSpec
+from mlops_engine.serving.supervisor import ReplicaSupervisor as Supervisor
 sup = Supervisor(sys.executable, ready_timeout=20)
 r = sup.start(ServiceSpec("d", "d", "local", 0, "img1", Path({str(bundle)!r}), 2, log_dir=Path({str(tmp_path / "dl")!r})))
 print(json.dumps({{"ok": r.ok, "port": r.port, "pids": [x.pid for x in sup.status("d").replicas]}}), flush=True)
