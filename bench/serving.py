@@ -455,8 +455,8 @@ class Ours:
         self.pids: set[int] = set()
 
     def start(self) -> dict[str, Any]:
-        from mlops_engine.serving.api import ServiceSpec  # noqa: PLC0415
-        from mlops_engine.serving.supervisor import ReplicaSupervisor  # noqa: PLC0415
+        from mlops_engine.serving.api import ServiceSpec
+        from mlops_engine.serving.supervisor import ReplicaSupervisor
 
         self.service_id = f"bench-{self.sc.name}-{uuid.uuid4().hex[:6]}"
         logdir = self.logdir / f"ours_{self.service_id}"

@@ -7,11 +7,12 @@ pre-encoded bytes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Final
 
+from .jsontypes import Json, JsonObject
 from .schema import InputSpec, Schema, swagger_without_example
 
-_ERROR_RESPONSE = {
+_ERROR_RESPONSE: Final[JsonObject] = {
     "type": "object",
     "properties": {
         "status_code": {"type": "integer", "format": "int32"},
@@ -25,26 +26,26 @@ def route_prefix(mode: str, service_name: str) -> str:
     return f"/api/v1/service/{service_name}" if mode == "cluster" else ""
 
 
-def _definition(specs: dict[str, InputSpec]) -> dict[str, Any]:
+def _definition(specs: dict[str, InputSpec]) -> JsonObject:
     if not specs:
         return {"type": "object"}
-    definition: dict[str, Any] = {
+    definition: JsonObject = {
         "type": "object",
         "properties": {name: swagger_without_example(s) for name, s in specs.items()},
     }
-    examples = {name: s.swagger["example"] for name, s in specs.items() if "example" in s.swagger}
+    examples: JsonObject = {name: s.swagger["example"] for name, s in specs.items() if "example" in s.swagger}
     if examples:
         definition["example"] = examples
     return definition
 
 
-def build_swagger(service_name: str, mode: str, schema: Schema | None) -> dict[str, Any]:
+def build_swagger(service_name: str, mode: str, schema: Schema | None) -> JsonObject:
     prefix = route_prefix(mode, service_name)
-    default_error = {
+    default_error: Json = {
         "description": "The service failed to execute due to an error.",
         "schema": {"$ref": "#/definitions/ErrorResponse"},
     }
-    score_op: dict[str, Any] = {
+    score_op: JsonObject = {
         "operationId": "RunMLService",
         "description": "Run web service's model and get the prediction output",
         "parameters": [
@@ -63,7 +64,7 @@ def build_swagger(service_name: str, mode: str, schema: Schema | None) -> dict[s
             "default": default_error,
         },
     }
-    doc: dict[str, Any] = {
+    doc: JsonObject = {
         "swagger": "2.0",
         "info": {
             "title": service_name or "ML service",
