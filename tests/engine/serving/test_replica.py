@@ -416,47 +416,7 @@ def test_drain_timeout_closes_idle_and_stdin_eof_exits(tmp_path):
         r.close()
 
 
-# schema conversion, in process (pure) ------------------------------------------------------------
-def _converter(tmp_path, schema, records=True):
-    from mlops_engine.serving.replica.schema import InputConverter, load_schema
-
-    path = tmp_path / "service_schema.json"
-    path.write_text(json.dumps(schema))
-    return InputConverter(load_schema(path), records)
-
-
-def test_spark_inputs_are_refused_clearly(tmp_path):
-    from mlops_engine.serving.replica.schema import UnsupportedInput
-
-    conv = _converter(
-        tmp_path, {"input": {"sdf": {"internal": "x", "type": 2, "swagger": {"type": "array"}}}}
-    )
-    with pytest.raises(UnsupportedInput, match="schema type 2 \\(SPARK\\)"):
-        conv.convert(b'{"sdf": []}')
-
-
-def test_numbers_accept_ints_and_null(tmp_path):
-    conv = _converter(
-        tmp_path,
-        {
-            "input": {
-                "input_df": {
-                    "internal": "x",
-                    "type": 3,
-                    "swagger": PANDAS_SCHEMA["input"]["input_df"]["swagger"],
-                }
-            }
-        },
-    )
-    rows = conv.convert(json.dumps({"input_df": [dict(ROW, charges=3), dict(ROW, charges=None)]}).encode())
-    assert [r["charges"] for r in rows["input_df"]] == [3, None]
-    std = _converter(
-        tmp_path,
-        {"input": {"x": {"internal": "x", "type": 0, "swagger": {"type": "number", "example": 1.5}}}},
-    )
-    assert std.convert(b'{"x": 2}') == {"x": 2}
-
-
+# the schema's own unit tests (every legacy type, bounds, columns) are in test_schema.py ---------------
 def test_internal_pickle_is_never_loaded(tmp_path):
     import base64
     import os
