@@ -360,6 +360,60 @@ def test_init_failure_reports_and_exits_3(tmp_path):
         r.close()
 
 
+class _RawStartReplica(Replica):
+    """A replica whose first control line the test writes itself."""
+
+    def __init__(self, bundle, log_dir, first_line: bytes) -> None:
+        self._first = first_line
+        super().__init__(bundle, log_dir)
+
+    def send(self, command) -> None:
+        if self._first is not None:  # replaces the Config the helper sends first
+            line, self._first = self._first, None
+            return self.send_raw(line)
+        return super().send(command)
+
+
+@pytest.mark.parametrize(
+    ("first_line", "reason"),
+    [
+        (b'{"cmd": "serve"}\n', "no config received on stdin"),
+        (b"garbage\n", "the first control line is not a config command: a line of 7 bytes that is not JSON"),
+        (
+            b'{"cmd": "config", "version": 99, "keys": null}\n',
+            "the supervisor speaks control protocol version 99 and this replica version 1: install the daemon's "
+            "mlops version in the serving interpreter",
+        ),
+        (b"", "no config received on stdin"),  # EOF before any line
+    ],
+    ids=["not-config", "not-json", "other-version", "eof"],
+)
+def test_a_replica_without_a_usable_config_reports_why_and_exits_2(tmp_path, first_line, reason):
+    r = _RawStartReplica(make_bundle(tmp_path, TRIVIAL), tmp_path, first_line)
+    try:
+        if not first_line:
+            r.proc.stdin.close()
+        event = r.wait_event()
+        assert event == InitFailed(reason)
+        assert r.proc.wait(timeout=10) == 2
+    finally:
+        r.close()
+
+
+def test_unknown_or_malformed_control_lines_are_skipped(tmp_path):
+    r = Replica(make_bundle(tmp_path, TRIVIAL), tmp_path).start()
+    try:
+        r.send_raw(b'{"cmd": "reboot"}\nnot json\n{"cmd": "keys", "keys": "one"}\n\n')
+        assert request(r.port, "POST", "/score", "x")[2] == b'"0"'
+        r.send(Drain(1))
+        assert r.proc.wait(timeout=10) == 0
+        err = r.err.read_text()
+        assert "ignoring a control line: unknown cmd 'reboot'" in err
+        assert "ignoring a control line: keys must be a list of two strings" in err
+    finally:
+        r.close()
+
+
 def test_not_serving_before_serve_command(tmp_path):
     r = Replica(make_bundle(tmp_path, TRIVIAL), tmp_path)
     try:

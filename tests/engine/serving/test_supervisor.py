@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Self
 import pytest
 
 from mlops_engine.serving.api import ServiceSpec
+from mlops_engine.serving.messages import PROTOCOL_VERSION, Config
 from mlops_engine.serving.supervisor import ReplicaSupervisor as Supervisor
 
 from .replica_support import PYTHON, TRIVIAL, make_bundle, request
@@ -293,3 +295,52 @@ def test_restart_backoff_grows_for_a_crash_loop(sup, tmp_path):
         delays.append(time.monotonic() - t0)
         assert reps[0].restarts == expected_restarts
     assert delays[1] >= 0.25 and delays[0] < 2.0  # first restart at once, the next one after 0.25 s
+
+
+def test_start_and_deploy_each_refuse_the_other_ones_case(sup, tmp_path):
+    bundle = make_bundle(tmp_path, TRIVIAL, name="img1")
+    v2 = make_bundle(tmp_path, V2, name="img2")
+    missing = sup.deploy(spec(tmp_path, v2, replicas=1))
+    assert not missing.ok and missing.error == "Service svc1 is not running"
+    assert sup.status("svc1") is None  # deploy() did not start it
+    first = sup.start(spec(tmp_path, bundle, replicas=1))
+    assert first.ok
+    pids = {r.pid for r in sup.status("svc1").replicas}
+    again = sup.start(spec(tmp_path, v2, replicas=1))
+    assert not again.ok and again.error == "Service svc1 is already running"
+    status = sup.status("svc1")
+    assert status.live_image_id == "img1" and {r.pid for r in status.replicas} == pids  # start() did not swap
+    assert request(first.port, "POST", "/score", "x")[2] == b'"0"'
+
+
+def test_nothing_starts_after_shutdown(tmp_path):
+    s = Supervisor(PYTHON, ready_timeout=20, drain_timeout=1)
+    s.shutdown()
+    result = s.start(spec(tmp_path, make_bundle(tmp_path, TRIVIAL, name="img1"), replicas=1))
+    assert not result.ok and result.error == "The supervisor is shut down"
+    assert s.status("svc1") is None
+
+
+def test_an_interpreter_that_cannot_run_fails_the_start_and_frees_the_port(tmp_path):
+    s = Supervisor(str(tmp_path / "no-such-python"), ready_timeout=20)
+    try:
+        result = s.start(spec(tmp_path, make_bundle(tmp_path, TRIVIAL, name="img1"), replicas=2))
+        assert not result.ok
+        assert result.error.startswith(f"Cannot start a replica with {tmp_path / 'no-such-python'}: ")
+        assert s.status("svc1") is None
+        with socket.socket() as probe:  # the service's port was released
+            probe.bind(("127.0.0.1", result.port))
+    finally:
+        s.shutdown()
+
+
+def test_a_replica_of_another_protocol_version_fails_the_start_with_the_reason(sup, tmp_path, monkeypatch):
+    import mlops_engine.serving.process as process
+
+    monkeypatch.setattr(process, "Config", lambda keys: Config(keys=keys, version=PROTOCOL_VERSION + 1))
+    result = sup.start(spec(tmp_path, make_bundle(tmp_path, TRIVIAL, name="img1"), replicas=1))
+    assert not result.ok
+    assert f"control protocol version {PROTOCOL_VERSION + 1} and this replica version {PROTOCOL_VERSION}" in (
+        result.error
+    )
+    assert sup.status("svc1") is None
