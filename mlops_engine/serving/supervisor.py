@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from .api import DeployResult, ReplicaStatus, ServiceSpec, ServiceStatus
+from .api import DeployResult, ReplicaStatus, ServiceSpec, ServiceStatus, Supervisor
 from .messages import Drain, Keys
 from .process import ReplicaProcess, bind_listener, spawn
 from .slots import Slot, fresh_slots
@@ -52,8 +52,11 @@ class _Service:
         return [s.replica for s in self.slots if s.replica is not None] + self.old
 
 
-class ReplicaSupervisor:
-    """Owns the listening sockets and replica processes of every running service (satisfies api.Supervisor)."""
+class ReplicaSupervisor(Supervisor):
+    """Owns the listening sockets and replica processes of every running service.
+
+    It subclasses the api.Supervisor Protocol explicitly so that mypy checks every method against it.
+    """
 
     def __init__(self, python: str, ready_timeout: float = 60.0, drain_timeout: float = 10.0) -> None:
         self._python = python

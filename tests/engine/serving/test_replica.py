@@ -381,8 +381,10 @@ class _RawStartReplica(Replica):
         (b"garbage\n", "the first control line is not a config command: a line of 7 bytes that is not JSON"),
         (
             b'{"cmd": "config", "version": 99, "keys": null}\n',
-            "the supervisor speaks control protocol version 99 and this replica version 1: install the daemon's "
-            "mlops version in the serving interpreter",
+            (
+                "the supervisor speaks control protocol version 99 and this replica version 1: install the "
+                "daemon's mlops version in the serving interpreter"
+            ),
         ),
         (b"", "no config received on stdin"),  # EOF before any line
     ],

@@ -335,7 +335,7 @@ def test_an_interpreter_that_cannot_run_fails_the_start_and_frees_the_port(tmp_p
 
 
 def test_a_replica_of_another_protocol_version_fails_the_start_with_the_reason(sup, tmp_path, monkeypatch):
-    import mlops_engine.serving.process as process
+    from mlops_engine.serving import process
 
     monkeypatch.setattr(process, "Config", lambda keys: Config(keys=keys, version=PROTOCOL_VERSION + 1))
     result = sup.start(spec(tmp_path, make_bundle(tmp_path, TRIVIAL, name="img1"), replicas=1))
