@@ -62,17 +62,13 @@ class Supervisor(Protocol):
     """Runs the replicas of every service of one daemon (docs/engine-api.md section 4)."""
 
     def start(self, spec: ServiceSpec) -> DeployResult:
-        """Run a service: bind spec.port (0 = ephemeral), wait until every replica is ready and probed.
-
-        If the service already runs, this is the safe swap of deploy().
-        """
+        """Run a service that does not run: bind spec.port (0 = ephemeral), wait until every replica is ready
+        and probed. Not ok (nothing changed) if it already runs: that is deploy()'s case."""
         ...
 
     def deploy(self, spec: ServiceSpec) -> DeployResult:
-        """Safe swap to spec.image_id / spec.replicas on the same port; on failure the old replicas keep serving.
-
-        A service that does not run is started as by start().
-        """
+        """Safe swap of a running service to spec.image_id / spec.replicas on its port; on failure the old
+        replicas keep serving. Not ok (nothing started) if it does not run: that is start()'s case."""
         ...
 
     def set_keys(self, service_id: str, keys: tuple[str, str]) -> None:
