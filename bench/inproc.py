@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from mlops_engine.replica.app import App  # noqa: E402
-from mlops_engine.replica.bundle import load_bundle  # noqa: E402
+from mlops_engine.serving.replica.app import App  # noqa: E402
+from mlops_engine.serving.replica.bundle import load_bundle  # noqa: E402
 
 
 def timeit(fn, n=2000):

@@ -7,7 +7,7 @@ Usage (from the repository root, project venv):
     .venv/bin/python bench/serving.py --reps 3 --duration 20  # final figures, writes bench/RESULTS.md
     .venv/bin/python bench/serving.py --scenarios trivial,sklearn --servers ours
 
-Both servers run 2 workers (azmlinfsrv: --worker_count 2; ours: Supervisor.start(ServiceSpec(replicas=2))),
+Both servers run 2 workers (azmlinfsrv: --worker_count 2; ours: ReplicaSupervisor.start(ServiceSpec(replicas=2))),
 both bind 127.0.0.1 only, both are loaded with the same wrk command (`wrk -t2 -c8 -d<secs>s --latency` with a
 Lua POST script), one server at a time, interleaved per repetition. Every process this script starts is stopped
 in a `finally` (process groups for azmlinfsrv and wrk, supervisor.shutdown() + pid check for ours), also on
@@ -355,7 +355,7 @@ def build_bundle(images_dir: Path, name: str, app_src: Path, schema: str | None)
     (tmp / "image.json").write_text(json.dumps(image, indent=2))
     (tmp / "driver.py").write_text(
         '"""Generated wrapper driver (bench bundle): serve app/score.py with the replica runtime."""\n'
-        "import runpy\n\nrunpy.run_module('mlops_engine.replica', run_name='__main__')\n")
+        "import runpy\n\nrunpy.run_module('mlops_engine.serving.replica', run_name='__main__')\n")
     (tmp / "Dockerfile").write_text('FROM python:3.11-slim\nCOPY . /image\nWORKDIR /image\n'
                                     'CMD ["python", "driver.py"]\n')
     (tmp / "build.log").write_text(f"{now} bench/serving.py: bundle for scenario {name} (app copied, no deps)\n")
@@ -455,7 +455,8 @@ class Ours:
         self.pids: set[int] = set()
 
     def start(self) -> dict[str, Any]:
-        from mlops_engine.supervisor import ServiceSpec, Supervisor  # noqa: PLC0415
+        from mlops_engine.serving.api import ServiceSpec
+        from mlops_engine.serving.supervisor import ReplicaSupervisor
 
         self.service_id = f"bench-{self.sc.name}-{uuid.uuid4().hex[:6]}"
         logdir = self.logdir / f"ours_{self.service_id}"
@@ -465,12 +466,12 @@ class Ours:
                            image_id=self.sc.image_id, bundle_dir=self.sc.bundle, replicas=WORKERS,
                            keys=None, log_dir=logdir)
         t0 = time.perf_counter()
-        self.sup = Supervisor(python=sys.executable)
+        self.sup = ReplicaSupervisor(python=sys.executable)
         res = self.sup.start(spec)
         t_ret = time.perf_counter()
         self._remember_pids()
         if not res.ok:
-            raise RuntimeError(f"Supervisor.start failed: {res.error}\n{res.log_tail}")
+            raise RuntimeError(f"ReplicaSupervisor.start failed: {res.error}\n{res.log_tail}")
         self.port = res.port
         # first 200 on the public port: GET / (liveness, like azmlinfsrv); else fall back to start() return time
         t_h = wait_http_200(f"http://127.0.0.1:{self.port}/", 5)

@@ -105,7 +105,7 @@ def test_guide_runs_as_printed(tmp_path: Path) -> None:
 
 
 def test_guide_schemas_give_run_the_documented_types(tmp_path: Path) -> None:
-    from mlops_engine.replica.schema import InputConverter, InputError, load_schema
+    from mlops_engine.serving.replica.schema import InputConverter, InputError, load_schema
 
     documented = {"features": np.ndarray, "text": str, "top": int}  # section 6: NUMPY and STANDARD examples
     converted: dict[str, Any] = {}
@@ -139,7 +139,7 @@ def _return_table() -> list[tuple[str, str]]:
 
 
 def test_guide_return_table_matches_the_replica() -> None:
-    from mlops_engine.replica.app import App
+    from mlops_engine.serving.replica.app import App
 
     rows = _return_table()
     assert len(rows) == 10

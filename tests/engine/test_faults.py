@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from mlops_engine.serving.process import REPLICA_MODULE
+
 from .conftest import CliEngine
 from .loadgen import LoadGen
 
@@ -84,7 +86,7 @@ def _alive(pid: int) -> bool:
 
 
 def _replica_processes(engine: CliEngine) -> dict[int, str]:
-    return {pid: cmd for pid, cmd in engine.processes().items() if "mlops_engine.replica" in cmd}
+    return {pid: cmd for pid, cmd in engine.processes().items() if REPLICA_MODULE in cmd}
 
 
 def _server_pid(port: int, client_port: int, pids: set[int]) -> int | None:

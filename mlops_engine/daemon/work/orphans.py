@@ -8,6 +8,7 @@ import signal
 import time
 
 from ...paths import Paths
+from .supervision import REPLICA_MODULE
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ def reap_orphan_replicas(paths: Paths, timeout: float = 5.0) -> list[int]:
                 cmd = fh.read().split(b"\0")
         except OSError:
             continue
-        if b"mlops_engine.replica" in cmd and any(arg.startswith(marker) for arg in cmd):
+        if REPLICA_MODULE.encode() in cmd and any(arg.startswith(marker) for arg in cmd):
             try:
                 os.kill(int(entry), signal.SIGKILL)
                 found.append(int(entry))

@@ -12,9 +12,10 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, Final
+from collections.abc import Sequence
+from typing import Final
 
+from .bundle import RunFunction
 from .schema import InputConverter, InputError, Schema, UnsupportedInput
 from .swagger import build_swagger, route_prefix
 
@@ -39,7 +40,7 @@ def error_body(status: int, message: str) -> bytes:
     return json.dumps({"errorCode": status, "message": message}).encode()
 
 
-def _json_default(obj: Any) -> Any:
+def _json_default(obj: object) -> object:
     # numpy scalars and arrays, pandas Series: all have tolist(); numpy scalars tolist() -> Python scalar
     tolist = getattr(obj, "tolist", None)
     if tolist is not None:
@@ -54,7 +55,7 @@ _encode = json.JSONEncoder(default=_json_default).encode
 _is_json = json.JSONDecoder().decode
 
 
-def _body(value: Any) -> bytes:
+def _body(value: object) -> bytes:
     """run()'s value as the response body.
 
     A str that is already JSON (the tutorials' `return json.dumps(...)`, the churn lab's `"0"`) is sent as
@@ -75,12 +76,12 @@ class App:
 
     def __init__(
         self,
-        run: Callable[..., Any],
+        run: RunFunction,
         schema: Schema | None,
         records: bool,
         service_name: str,
         mode: str,
-        keys: list[str] | None = None,
+        keys: Sequence[str] | None = None,
     ) -> None:
         self._run = run
         self._converter = InputConverter(schema, records) if schema is not None else None
@@ -96,7 +97,7 @@ class App:
         self._keys: tuple[bytes, ...] = ()
         self.set_keys(keys)
 
-    def set_keys(self, keys: list[str] | None) -> None:
+    def set_keys(self, keys: Sequence[str] | None) -> None:
         """Cluster mode: the accepted `Authorization` header values (primary, secondary)."""
         self._keys = tuple(b"Bearer " + k.encode() for k in (keys or []) if k)
 

@@ -1,4 +1,4 @@
-"""`python -m mlops_engine.replica`: only starts the replica (conventions 1)."""
+"""`python -m mlops_engine.serving.replica`: only starts the replica (conventions 1)."""
 
 from __future__ import annotations
 

@@ -7,11 +7,12 @@ pre-encoded bytes.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Final
 
+from .jsontypes import Json, JsonObject
 from .schema import PANDAS, InputSpec, Schema, swagger_without_example
 
-_ERROR_RESPONSE = {
+_ERROR_RESPONSE: Final[JsonObject] = {
     "type": "object",
     "properties": {
         "status_code": {"type": "integer", "format": "int32"},
@@ -25,56 +26,61 @@ def route_prefix(mode: str, service_name: str) -> str:
     return f"/api/v1/service/{service_name}" if mode == "cluster" else ""
 
 
-def _definition(specs: dict[str, InputSpec], enforced: bool = False) -> dict[str, Any]:
+def _definition(specs: dict[str, InputSpec], enforced: bool = False) -> JsonObject:
     if not specs:
         return {"type": "object"}
-    definition: dict[str, Any] = {
+    definition: JsonObject = {
         "type": "object",
         "properties": {name: _enforced(s) if enforced else swagger_without_example(s) for name, s in specs.items()},
     }
     if enforced:  # the replica answers 400 to a missing or an unknown argument (schema.InputConverter.convert)
-        definition["required"] = list(specs)
+        definition["required"] = list[Json](specs)
         definition["additionalProperties"] = False
-    examples = {name: s.swagger["example"] for name, s in specs.items() if "example" in s.swagger}
+    examples: JsonObject = {name: s.swagger["example"] for name, s in specs.items() if "example" in s.swagger}
     if examples:
         definition["example"] = examples
     return definition
 
 
-def _enforced(spec: InputSpec) -> dict[str, Any]:
+def _enforced(spec: InputSpec) -> JsonObject:
     """An input's swagger plus the row contract the replica enforces on PANDAS inputs: every row carries every
     column, and an integer column stays within its format's range (int64 ...), so that a client generated from
     the document sends only requests the service accepts."""
     doc = swagger_without_example(spec)
-    if spec.kind != PANDAS or not isinstance(doc.get("items"), dict):
+    items = doc.get("items")
+    if spec.kind != PANDAS or not isinstance(items, dict):
         return doc
-    items = dict(doc["items"])
-    props = {name: dict(prop) for name, prop in (items.get("properties") or {}).items()}
+    declared = items.get("properties")
+    props: JsonObject = {
+        name: dict(prop) if isinstance(prop, dict) else prop
+        for name, prop in (declared.items() if isinstance(declared, dict) else ())
+    }
     for column, _types, bounds in spec.columns:
-        if bounds is not None:
-            props[column].update(minimum=bounds[0], maximum=bounds[1])
-    items["properties"] = props
-    items["required"] = [column for column, _types, _bounds in spec.columns]
-    return {**doc, "items": items}
+        prop = props.get(column)
+        if bounds is not None and isinstance(prop, dict):
+            prop.update(minimum=bounds[0], maximum=bounds[1])
+    required: list[Json] = [column for column, _types, _bounds in spec.columns]
+    return {**doc, "items": {**items, "properties": props, "required": required}}
 
 
-def build_swagger(service_name: str, mode: str, schema: Schema | None) -> dict[str, Any]:
+def build_swagger(service_name: str, mode: str, schema: Schema | None) -> JsonObject:
     prefix = route_prefix(mode, service_name)
-    default_error = {
+    default_error: Json = {
         "description": "The service failed to execute due to an error.",
         "schema": {"$ref": "#/definitions/ErrorResponse"},
     }
-    score_op: dict[str, Any] = {
+    body_param: JsonObject = {
+        "name": "serviceInputPayload",
+        "in": "body",
+        "description": "The input payload for executing the real-time machine learning service.",
+        "schema": {"$ref": "#/definitions/ServiceInput"},
+    }
+    if schema is not None:  # a schema'd service parses the body as JSON: an empty body is a 400
+        body_param["required"] = True
+    score_op: JsonObject = {
         "operationId": "RunMLService",
         "description": "Run web service's model and get the prediction output",
-        "parameters": [
-            {
-                "name": "serviceInputPayload",
-                "in": "body",
-                "description": "The input payload for executing the real-time machine learning service.",
-                "schema": {"$ref": "#/definitions/ServiceInput"},
-            }
-        ],
+        "parameters": [body_param],
         "responses": {
             "200": {
                 "description": "The service processed the input correctly and provided a result prediction, if applicable.",
@@ -83,7 +89,7 @@ def build_swagger(service_name: str, mode: str, schema: Schema | None) -> dict[s
             "default": default_error,
         },
     }
-    doc: dict[str, Any] = {
+    doc: JsonObject = {
         "swagger": "2.0",
         "info": {
             "title": service_name or "ML service",
@@ -104,8 +110,6 @@ def build_swagger(service_name: str, mode: str, schema: Schema | None) -> dict[s
             }
         }
         score_op["security"] = [{"Bearer": []}]
-    if schema is not None:  # a schema'd service parses the body as JSON: an empty body is a 400
-        score_op["parameters"][0]["required"] = True
     doc["paths"] = {
         f"{prefix}/": {
             "get": {

@@ -8,7 +8,9 @@ import time
 
 import pytest
 
-from .test_replica_support import PANDAS_SCHEMA, ROW, TRIVIAL, Replica, make_bundle, raw_exchange, request
+from mlops_engine.serving.messages import Drain, InitFailed, Keys, Ready, Serve
+
+from .replica_support import PANDAS_SCHEMA, ROW, TRIVIAL, Replica, make_bundle, raw_exchange, request
 
 ECHO = """
 import json
@@ -94,7 +96,7 @@ def cluster(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("cluster")
     score_py = "import json\nMLOPS_INPUT = 'records'\ndef init():\n    pass\ndef run(input_df):\n    return json.dumps('0')\n"
     r = Replica(
-        make_bundle(tmp, score_py, PANDAS_SCHEMA), tmp, mode="cluster", keys=["pk1", "sk2"], name="churn"
+        make_bundle(tmp, score_py, PANDAS_SCHEMA), tmp, mode="cluster", keys=("pk1", "sk2"), name="churn"
     ).start()
     yield r
     r.close()
@@ -339,11 +341,11 @@ def test_cluster_paths_and_keys(cluster):
 
 def test_cluster_key_rotation(tmp_path):
     r = Replica(
-        make_bundle(tmp_path, TRIVIAL), tmp_path, mode="cluster", keys=["a1", "b2"], name="svc"
+        make_bundle(tmp_path, TRIVIAL), tmp_path, mode="cluster", keys=("a1", "b2"), name="svc"
     ).start()
     try:
         path = "/api/v1/service/svc/score"
-        r.send({"cmd": "keys", "keys": ["c3", "b2"]})
+        r.send(Keys(("c3", "b2")))
         deadline = time.monotonic() + 5
         while request(r.port, "POST", path, "x", {"Authorization": "Bearer a1"})[0] != 401:
             assert time.monotonic() < deadline
@@ -360,10 +362,66 @@ def test_init_failure_reports_and_exits_3(tmp_path):
     r = Replica(make_bundle(tmp_path, bad), tmp_path)
     try:
         event = r.wait_event()
-        assert event["event"] == "init_failed"
-        assert "RuntimeError: no model here" in event["error"]
+        assert isinstance(event, InitFailed)
+        assert "RuntimeError: no model here" in event.error
         assert r.proc.wait(timeout=10) == 3
         assert "Traceback" in r.err.read_text()
+    finally:
+        r.close()
+
+
+class _RawStartReplica(Replica):
+    """A replica whose first control line the test writes itself."""
+
+    def __init__(self, bundle, log_dir, first_line: bytes) -> None:
+        self._first = first_line
+        super().__init__(bundle, log_dir)
+
+    def send(self, command) -> None:
+        if self._first is not None:  # replaces the Config the helper sends first
+            line, self._first = self._first, None
+            return self.send_raw(line)
+        return super().send(command)
+
+
+@pytest.mark.parametrize(
+    ("first_line", "reason"),
+    [
+        (b'{"cmd": "serve"}\n', "no config received on stdin"),
+        (b"garbage\n", "the first control line is not a config command: a line of 7 bytes that is not JSON"),
+        (
+            b'{"cmd": "config", "version": 99, "keys": null}\n',
+            (
+                "the supervisor speaks control protocol version 99 and this replica version 1: install the "
+                "daemon's mlops version in the serving interpreter"
+            ),
+        ),
+        (b"", "no config received on stdin"),  # EOF before any line
+    ],
+    ids=["not-config", "not-json", "other-version", "eof"],
+)
+def test_a_replica_without_a_usable_config_reports_why_and_exits_2(tmp_path, first_line, reason):
+    r = _RawStartReplica(make_bundle(tmp_path, TRIVIAL), tmp_path, first_line)
+    try:
+        if not first_line:
+            r.proc.stdin.close()
+        event = r.wait_event()
+        assert event == InitFailed(reason)
+        assert r.proc.wait(timeout=10) == 2
+    finally:
+        r.close()
+
+
+def test_unknown_or_malformed_control_lines_are_skipped(tmp_path):
+    r = Replica(make_bundle(tmp_path, TRIVIAL), tmp_path).start()
+    try:
+        r.send_raw(b'{"cmd": "reboot"}\nnot json\n{"cmd": "keys", "keys": "one"}\n\n')
+        assert request(r.port, "POST", "/score", "x")[2] == b'"0"'
+        r.send(Drain(1))
+        assert r.proc.wait(timeout=10) == 0
+        err = r.err.read_text()
+        assert "ignoring a control line: unknown cmd 'reboot'" in err
+        assert "ignoring a control line: keys must be a list of two strings" in err
     finally:
         r.close()
 
@@ -372,14 +430,15 @@ def test_not_serving_before_serve_command(tmp_path):
     r = Replica(make_bundle(tmp_path, TRIVIAL), tmp_path)
     try:
         event = r.wait_event()
-        assert request(event["healthPort"], "GET", "/")[0] == 200
+        assert isinstance(event, Ready)
+        assert request(event.health_port, "GET", "/")[0] == 200
         import socket as _s
 
         with _s.create_connection(("127.0.0.1", r.port), timeout=0.3) as c:  # queued in the backlog only
             c.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
             with pytest.raises(TimeoutError):
                 c.recv(100)
-            r.send({"cmd": "serve"})
+            r.send(Serve())
             c.settimeout(5)
             assert c.recv(100).startswith(b"HTTP/1.1 200")
     finally:
@@ -394,7 +453,7 @@ def test_drain_closes_keepalive_after_next_response(tmp_path):
         conn = http.client.HTTPConnection("127.0.0.1", r.port, timeout=5)
         conn.request("POST", "/score", "a")
         assert conn.getresponse().read() == b'"0"'
-        r.send({"cmd": "drain", "timeout": 5})
+        r.send(Drain(5))
         time.sleep(0.1)
         conn.request("POST", "/score", "b")
         resp = conn.getresponse()
@@ -423,47 +482,7 @@ def test_drain_timeout_closes_idle_and_stdin_eof_exits(tmp_path):
         r.close()
 
 
-# schema conversion, in process (pure) ------------------------------------------------------------
-def _converter(tmp_path, schema, records=True):
-    from mlops_engine.replica.schema import InputConverter, load_schema
-
-    path = tmp_path / "service_schema.json"
-    path.write_text(json.dumps(schema))
-    return InputConverter(load_schema(path), records)
-
-
-def test_spark_inputs_are_refused_clearly(tmp_path):
-    from mlops_engine.replica.schema import UnsupportedInput
-
-    conv = _converter(
-        tmp_path, {"input": {"sdf": {"internal": "x", "type": 2, "swagger": {"type": "array"}}}}
-    )
-    with pytest.raises(UnsupportedInput, match="schema type 2 \\(SPARK\\)"):
-        conv.convert(b'{"sdf": []}')
-
-
-def test_numbers_accept_ints_and_null(tmp_path):
-    conv = _converter(
-        tmp_path,
-        {
-            "input": {
-                "input_df": {
-                    "internal": "x",
-                    "type": 3,
-                    "swagger": PANDAS_SCHEMA["input"]["input_df"]["swagger"],
-                }
-            }
-        },
-    )
-    rows = conv.convert(json.dumps({"input_df": [dict(ROW, charges=3), dict(ROW, charges=None)]}).encode())
-    assert [r["charges"] for r in rows["input_df"]] == [3, None]
-    std = _converter(
-        tmp_path,
-        {"input": {"x": {"internal": "x", "type": 0, "swagger": {"type": "number", "example": 1.5}}}},
-    )
-    assert std.convert(b'{"x": 2}') == {"x": 2}
-
-
+# the schema's own unit tests (every legacy type, bounds, columns) are in test_schema.py ---------------
 def test_internal_pickle_is_never_loaded(tmp_path):
     import base64
     import os

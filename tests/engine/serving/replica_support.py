@@ -1,7 +1,4 @@
-"""Helpers shared by the replica and supervisor tests: tiny bundles, a replica under test, raw HTTP.
-
-Lives in a test_replica* module because the test tree of the engine only holds those; it has no tests.
-"""
+"""Helpers shared by the replica and supervisor tests: tiny bundles, a replica under test, raw HTTP."""
 
 from __future__ import annotations
 
@@ -15,7 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+from mlops_engine.serving.messages import Command, Config, Event, Ready, Serve, decode_event
+from mlops_engine.serving.process import REPLICA_MODULE
+
 PYTHON = sys.executable
 
 CHURN_SWAGGER = {
@@ -72,14 +71,15 @@ def listen() -> socket.socket:
 
 
 class Replica:
-    """One replica process on its own listening socket, driven like the supervisor does."""
+    """One replica process on its own listening socket, driven like the supervisor does (same argv, typed
+    messages, no PYTHONPATH: the engine is installed in the test interpreter)."""
 
     def __init__(
         self,
         bundle: Path,
         log_dir: Path,
         mode: str = "local",
-        keys: list[str] | None = None,
+        keys: tuple[str, str] | None = None,
         name: str = "svc",
         sock: socket.socket | None = None,
     ) -> None:
@@ -88,14 +88,15 @@ class Replica:
         self.out = log_dir / f"replica-{os.getpid()}-{time.monotonic_ns()}.out"
         self.err = self.out.with_suffix(".err")
         status_r, status_w = os.pipe()
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
         self.t0 = time.monotonic()
         with open(self.out, "wb") as out, open(self.err, "wb") as err:
             self.proc = subprocess.Popen(
                 [
                     PYTHON,
+                    "-P",
                     "-m",
-                    "mlops_engine.replica",
+                    REPLICA_MODULE,
                     "--bundle",
                     str(bundle),
                     "--listen-fd",
@@ -115,28 +116,31 @@ class Replica:
             )
         os.close(status_w)
         self.status = os.fdopen(status_r, "rb")
-        self.send({"cmd": "config", "keys": keys})
-        self.event: dict[str, Any] = {}
+        self.send(Config(keys=keys))
 
-    def send(self, cmd: dict[str, Any]) -> None:
+    def send(self, command: Command) -> None:
+        self.send_raw(command.encode())
+
+    def send_raw(self, line: bytes) -> None:
         assert self.proc.stdin is not None
-        self.proc.stdin.write((json.dumps(cmd) + "\n").encode())
+        self.proc.stdin.write(line)
         self.proc.stdin.flush()
 
-    def wait_event(self, timeout: float = 20.0) -> dict[str, Any]:
+    def wait_event(self, timeout: float = 20.0) -> Event:
         import select
 
         ready, _, _ = select.select([self.status], [], [], timeout)
         assert ready, "no status event from the replica"
         line = self.status.readline()
-        self.event = json.loads(line) if line else {}
-        return self.event
+        assert line, f"status pipe closed without an event; stderr:\n{self.err.read_text()}"
+        return decode_event(line)
 
     def start(self) -> Replica:
         event = self.wait_event()
-        assert event.get("event") == "ready", (event, self.err.read_text())
+        assert isinstance(event, Ready), (event, self.err.read_text())
+        self.health_port = event.health_port
         self.ready_s = time.monotonic() - self.t0
-        self.send({"cmd": "serve"})
+        self.send(Serve())
         return self
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import socket
 import threading
 import time
 from pathlib import Path
@@ -12,9 +13,11 @@ from typing import Self
 
 import pytest
 
-from mlops_engine.supervisor import ServiceSpec, Supervisor
+from mlops_engine.serving.api import ServiceSpec
+from mlops_engine.serving.messages import PROTOCOL_VERSION, Config
+from mlops_engine.serving.supervisor import ReplicaSupervisor as Supervisor
 
-from .test_replica_support import PYTHON, TRIVIAL, make_bundle, request
+from .replica_support import PYTHON, TRIVIAL, make_bundle, request
 
 V2 = TRIVIAL.replace('json.dumps("0")', 'json.dumps("v2")')
 BROKEN = (
@@ -244,7 +247,8 @@ def test_replicas_exit_when_the_daemon_dies(tmp_path):
 import sys, json
 from pathlib import Path
 from typing import Self
-from mlops_engine.supervisor import Supervisor, ServiceSpec
+from mlops_engine.serving.api import ServiceSpec
+from mlops_engine.serving.supervisor import ReplicaSupervisor as Supervisor
 sup = Supervisor(sys.executable, ready_timeout=20)
 r = sup.start(ServiceSpec("d", "d", "local", 0, "img1", Path({str(bundle)!r}), 2, log_dir=Path({str(tmp_path / "dl")!r})))
 print(json.dumps({{"ok": r.ok, "port": r.port, "pids": [x.pid for x in sup.status("d").replicas]}}), flush=True)
@@ -291,3 +295,52 @@ def test_restart_backoff_grows_for_a_crash_loop(sup, tmp_path):
         delays.append(time.monotonic() - t0)
         assert reps[0].restarts == expected_restarts
     assert delays[1] >= 0.25 and delays[0] < 2.0  # first restart at once, the next one after 0.25 s
+
+
+def test_start_and_deploy_each_refuse_the_other_ones_case(sup, tmp_path):
+    bundle = make_bundle(tmp_path, TRIVIAL, name="img1")
+    v2 = make_bundle(tmp_path, V2, name="img2")
+    missing = sup.deploy(spec(tmp_path, v2, replicas=1))
+    assert not missing.ok and missing.error == "Service svc1 is not running"
+    assert sup.status("svc1") is None  # deploy() did not start it
+    first = sup.start(spec(tmp_path, bundle, replicas=1))
+    assert first.ok
+    pids = {r.pid for r in sup.status("svc1").replicas}
+    again = sup.start(spec(tmp_path, v2, replicas=1))
+    assert not again.ok and again.error == "Service svc1 is already running"
+    status = sup.status("svc1")
+    assert status.live_image_id == "img1" and {r.pid for r in status.replicas} == pids  # start() did not swap
+    assert request(first.port, "POST", "/score", "x")[2] == b'"0"'
+
+
+def test_nothing_starts_after_shutdown(tmp_path):
+    s = Supervisor(PYTHON, ready_timeout=20, drain_timeout=1)
+    s.shutdown()
+    result = s.start(spec(tmp_path, make_bundle(tmp_path, TRIVIAL, name="img1"), replicas=1))
+    assert not result.ok and result.error == "The supervisor is shut down"
+    assert s.status("svc1") is None
+
+
+def test_an_interpreter_that_cannot_run_fails_the_start_and_frees_the_port(tmp_path):
+    s = Supervisor(str(tmp_path / "no-such-python"), ready_timeout=20)
+    try:
+        result = s.start(spec(tmp_path, make_bundle(tmp_path, TRIVIAL, name="img1"), replicas=2))
+        assert not result.ok
+        assert result.error.startswith(f"Cannot start a replica with {tmp_path / 'no-such-python'}: ")
+        assert s.status("svc1") is None
+        with socket.socket() as probe:  # the service's port was released
+            probe.bind(("127.0.0.1", result.port))
+    finally:
+        s.shutdown()
+
+
+def test_a_replica_of_another_protocol_version_fails_the_start_with_the_reason(sup, tmp_path, monkeypatch):
+    from mlops_engine.serving import process
+
+    monkeypatch.setattr(process, "Config", lambda keys: Config(keys=keys, version=PROTOCOL_VERSION + 1))
+    result = sup.start(spec(tmp_path, make_bundle(tmp_path, TRIVIAL, name="img1"), replicas=1))
+    assert not result.ok
+    assert f"control protocol version {PROTOCOL_VERSION + 1} and this replica version {PROTOCOL_VERSION}" in (
+        result.error
+    )
+    assert sup.status("svc1") is None
