@@ -195,6 +195,13 @@ def validate_document(doc: Any, source: str) -> None:
         raise RecipeError("invalid recipe\n  " + "\n  ".join(lines))
 
 
+def expand_step_shorthand(doc: Any) -> Any:
+    """`steps: [train, model]` is short for `steps: [{kind: train}, {kind: model}]` (the schema checks the kinds)."""
+    if isinstance(doc, dict) and isinstance(doc.get("steps"), list):
+        return {**doc, "steps": [{"kind": s} if isinstance(s, str) else s for s in doc["steps"]]}
+    return doc
+
+
 def load(name_or_path: str, overrides: Sequence[str] = ()) -> Recipe:
     """Read, override, validate and type one recipe."""
     path = resolve(name_or_path)
@@ -204,6 +211,7 @@ def load(name_or_path: str, overrides: Sequence[str] = ()) -> Recipe:
         raise RecipeError(f"{path}: no such recipe file") from None
     except yaml.YAMLError as exc:
         raise RecipeError(f"{path}: not valid YAML: {exc}") from None
+    doc = expand_step_shorthand(doc)
     source = str(path) + (" (with --set overrides)" if overrides else "")
     if overrides:
         if not isinstance(doc, dict):

@@ -62,6 +62,22 @@ def test_a_step_without_its_input_is_rejected_naming_step_and_input(cli, tmp_pat
     )
 
 
+def test_steps_given_as_bare_kinds(cli, tmp_path):
+    # `steps: [service]` (the short form) is checked like `steps: [{kind: service}]`
+    bad = tmp_path / "short.yaml"
+    bad.write_text(HEAD + PARAMS + "steps: [service]\n")
+    run = cli.run(["validate", str(bad)])
+    assert run.exit_code == 2
+    assert f"{bad}: $.steps[0].kind: step 'service' needs a built image, which no earlier step provides" in run.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text(HEAD + PARAMS + "steps: [smoke]\n")
+    assert cli.run(["validate", str(good)]).exit_code == 0
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text(HEAD + PARAMS + "steps: [teleport]\n")
+    run = cli.run(["validate", str(unknown)])
+    assert run.exit_code == 2 and "$.steps[0].kind: 'teleport' is not one of" in run.stderr
+
+
 @pytest.mark.parametrize(
     ("steps", "expected"),
     [
