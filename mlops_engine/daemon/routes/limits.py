@@ -58,12 +58,7 @@ def _shown(value: JSON) -> str:
 
 
 def _integer(field: str, value: JSON, low: int, high: int | None = None) -> int:
-    if (
-        not isinstance(value, int)
-        or isinstance(value, bool)
-        or value < low
-        or (high is not None and value > high)
-    ):
+    if not isinstance(value, int) or isinstance(value, bool) or value < low or (high is not None and value > high):
         bound = f"between {low} and {high}" if high is not None else f"greater than or equal to {low}"
         raise bad_request(f"Invalid value for {field}: {_shown(value)}. It must be an integer {bound}.")
     return value
@@ -108,19 +103,11 @@ def reservation(value: JSON) -> None:
     """`containerResourceReservation`: cpu cores (a fraction allowed) and memory in M or G."""
     reserved = _object("containerResourceReservation", value)
     if reserved.get("cpu") is not None:
-        _quantity(
-            "containerResourceReservation.cpu",
-            reserved["cpu"],
-            CPU,
-            "a number of CPU cores greater than 0, such as 0.5 or 2",
-        )
+        _quantity("containerResourceReservation.cpu", reserved["cpu"], CPU,
+                  "a number of CPU cores greater than 0, such as 0.5 or 2")
     if reserved.get("memory") is not None:
-        _quantity(
-            "containerResourceReservation.memory",
-            reserved["memory"],
-            MEMORY,
-            "an amount of memory in M or G greater than 0, such as 300M or 1G",
-        )
+        _quantity("containerResourceReservation.memory", reserved["memory"], MEMORY,
+                  "an amount of memory in M or G greater than 0, such as 300M or 1G")
 
 
 def service_settings(body: JSONObject) -> dict[str, JSON]:
@@ -132,15 +119,11 @@ def service_settings(body: JSONObject) -> dict[str, JSON]:
     if "numReplicas" in out:
         _integer("numReplicas", out["numReplicas"], 0)
         if isinstance(scaler, dict) and scaler.get("autoscaleEnabled") is True:
-            raise bad_request(
-                "numReplicas cannot be set when autoScaler.autoscaleEnabled is true: the "
-                "autoscaler decides the number of replicas (set minReplicas/maxReplicas instead)."
-            )
+            raise bad_request("numReplicas cannot be set when autoScaler.autoscaleEnabled is true: the "
+                              "autoscaler decides the number of replicas (set minReplicas/maxReplicas instead).")
         if out["numReplicas"] == 0:  # the local engine's own rule (see the module docstring)
-            raise bad_request(
-                "numReplicas 0 is not supported by the local engine: a service runs at least one "
-                "replica. Omit numReplicas for the default (1)."
-            )
+            raise bad_request("numReplicas 0 is not supported by the local engine: a service runs at least one "
+                              "replica. Omit numReplicas for the default (1).")
     if "appInsightsEnabled" in out:
         _boolean("appInsightsEnabled", out["appInsightsEnabled"])
     if "dataCollection" in out:
