@@ -42,7 +42,8 @@ def _help_text(path: tuple[str, ...], is_command: bool) -> str:
         else:
             children = groups().get(path, [])
             text = f"Group\n    {name}\n\nCommands:\n" + "".join(f"    {c}\n" for c in children)
-    return "\n" + text + ("\n" + GLOBAL_HELP if is_command else "") + "\n"
+    glob = is_command and "Global Arguments" not in text  # batch helps carry theirs, aligned as the genuine ones
+    return "\n" + text + ("\n" + GLOBAL_HELP if glob else "") + ("\n" if glob or not is_command else "")
 
 
 class _HelpAction(argparse.Action):
