@@ -157,7 +157,7 @@ def job_json(runtime: BatchRuntime, j: JobRow) -> JSON:
         "creationTimeUtc": j.created,
         "modificationTimeUtc": j.modified,
     }
-    if j.state != JobState.NOT_STARTED and j.log_path:
+    if j.started and j.log_path:  # once it has started (a job cancelled in the queue has no logs)
         out["driverLogFile"] = Path(j.log_path).as_uri()
     out.update({"contract": j.contract, "trigger": j.trigger, "executor": j.executor or "local"})
     for key, value in (

@@ -259,9 +259,19 @@ class JobRunner:
         elif (job_dir / "state.json").exists():
             record = replace(read_record(job_dir), state=JobState.CANCELLED, ended=now, message=message)
             write_record(job_dir, record)
-        self._update(
-            key, lambda r: replace(r, state=JobState.CANCELLED, ended=now, modified=now, message=message)
-        )
+
+        def cancelled(r: JobRow) -> JobRow:  # it never wrote anything
+            return replace(
+                r,
+                state=JobState.CANCELLED,
+                ended=now,
+                modified=now,
+                message=message,
+                output_path=None,
+                partial=False,
+            )
+
+        self._update(key, cancelled)
 
     def cancel_all(self, service: str) -> None:
         """Cancel every unfinished job of a service (before it is deleted)."""
