@@ -19,7 +19,9 @@ def setup(engine: CliEngine, poll: float = 0.1) -> None:
     engine.env["MLOPS_BATCH_POLL_INTERVAL"] = str(poll)
     engine.az_ok("env", "setup", "-n", "batchenv", "-l", "eastus2", "-g", "batchrg", "-y")
     deadline = time.monotonic() + 60
-    while engine.az_json("env", "show", "-n", "batchenv", "-g", "batchrg")["Provisioning State"] != "Succeeded":
+    while (
+        engine.az_json("env", "show", "-n", "batchenv", "-g", "batchrg")["Provisioning State"] != "Succeeded"
+    ):
         assert time.monotonic() < deadline, "environment not provisioned"
         time.sleep(0.1)
     engine.az_ok("env", "set", "-n", "batchenv", "-g", "batchrg")
@@ -47,7 +49,9 @@ def control(engine: CliEngine, **config: Any) -> Path:
     return folder
 
 
-def create_parallel(engine: CliEngine, name: str, data: Path, *settings: str, extra: tuple[str, ...] = ()) -> str:
+def create_parallel(
+    engine: CliEngine, name: str, data: Path, *settings: str, extra: tuple[str, ...] = ()
+) -> str:
     """A parallel service over `data` writing under work/out, steered by work/control."""
     copy_fixtures(engine)
     ctl = control(engine) if not (engine.work / "control").exists() else engine.work / "control"

@@ -46,7 +46,9 @@ def test_legacy_driver_end_to_end(cli_engine):
     log = Path(lines[-2].split("file://", 1)[1]).read_text()
     assert "scored 20 rows" in log
     shown = job(cli_engine, "scorer", "job1")
-    assert shown["State"] == "Succeeded" and shown["Parameters"]["--output-data"] == str(work / "results/out.txt")
+    assert shown["State"] == "Succeeded" and shown["Parameters"]["--output-data"] == str(
+        work / "results/out.txt"
+    )
     # a second job (without -j: the documented default name), listed in submission order
     second = cli_engine.az_ok("service", "run", "batch", "-n", "scorer", "--out=--output-data:results/two.txt",
                               "--param=--sleep:0")  # fmt: skip
@@ -106,7 +108,9 @@ def test_parallel_config_file_and_entry_script_arguments(cli_engine):
     assert re.search(r"^InProgress: mini-batches \d+/\d+, [\d,]+ rows/s$|^Succeeded$", proc.stdout, re.M)
     assert (work / "out" / "seven" / "parallel_run_step.txt").read_text() == expected(200, 7)
     # a setting given at run time overrides the file's; a bad value is refused at submission
-    bad = cli_engine.az("service", "run", "batch", "-n", "cfg", f"--in=--input:{data}", "--param=run_max_try:0")
+    bad = cli_engine.az(
+        "service", "run", "batch", "-n", "cfg", f"--in=--input:{data}", "--param=run_max_try:0"
+    )
     assert bad.returncode == 1 and "run_max_try: must be in [1," in bad.stderr
 
 
@@ -134,8 +138,12 @@ def test_bad_input_is_refused_with_the_reason_and_exit_code_1(cli_engine):
                    f"Error uploading driver: {work / 'adir.py'} does not exist or is not accessible"))  # fmt: skip
     os.chmod(work / "lookup.txt", 0)
     if not os.access(work / "lookup.txt", os.R_OK):  # (root reads a mode-0 file: then only the folder case)
-        checks.append((("service", "create", "batch", "-f", "lookup.txt", "-n", "bad"),
-                       f"Error uploading driver: {work / 'lookup.txt'} does not exist or is not accessible"))
+        checks.append(
+            (
+                ("service", "create", "batch", "-f", "lookup.txt", "-n", "bad"),
+                f"Error uploading driver: {work / 'lookup.txt'} does not exist or is not accessible",
+            )
+        )
     for argv, message in checks:
         proc = cli_engine.az(*argv)
         assert (proc.returncode, proc.stdout) == (1, ""), (argv, proc.stdout, proc.stderr)
@@ -168,13 +176,22 @@ def test_bad_input_is_refused_with_the_reason_and_exit_code_1(cli_engine):
         proc = cli_engine.az(*argv)
         assert (proc.returncode, proc.stdout) == (1, ""), (argv, proc.stdout, proc.stderr)
         assert message in proc.stderr, (argv, proc.stderr)
-    ok = (*run, f"--in=--input-data:{data}", "--out=--output-data:o.txt", "--param=--threshold:1", "-j", "once")
+    ok = (
+        *run,
+        f"--in=--input-data:{data}",
+        "--out=--output-data:o.txt",
+        "--param=--threshold:1",
+        "-j",
+        "once",
+    )
     cli_engine.az_ok(*ok)
     again = cli_engine.az(*ok)
     assert again.returncode == 1 and "Job 'once' already exists for web service 'svc'" in again.stderr
     wait_job(cli_engine, "svc", "once", lambda j: j["State"] == "Succeeded")
     ended = cli_engine.az("service", "canceljob", "batch", "-n", "svc", "-j", "once")
-    assert ended.returncode == 1 and "has already ended (Succeeded); there is nothing to cancel" in ended.stderr
+    assert (
+        ended.returncode == 1 and "has already ended (Succeeded); there is nothing to cancel" in ended.stderr
+    )
     usage = cli_engine.az("service", "showjob", "batch", "-n", "svc")
     assert usage.returncode == 2 and "the following arguments are required: -j" in usage.stderr
 
@@ -182,4 +199,33 @@ def test_bad_input_is_refused_with_the_reason_and_exit_code_1(cli_engine):
 def test_commands_need_a_current_environment(cli_engine):
     proc = cli_engine.az("service", "list", "batch")
     assert (proc.returncode, proc.stdout) == (1, "")
-    assert proc.stderr == "ERROR: {'Error': \"Error retrieving currently set environment. Please run 'az ml env set'\"}\n"
+    assert (
+        proc.stderr
+        == "ERROR: {'Error': \"Error retrieving currently set environment. Please run 'az ml env set'\"}\n"
+    )
+
+
+def test_a_dask_scheduler_per_service_or_per_job_gives_the_same_bytes(cli_engine):
+    """The service's Dask scheduler, or one given at `run`, instead of local worker processes: same output."""
+    distributed = __import__("pytest").importorskip("distributed")
+    setup(cli_engine)
+    data = write_csv(cli_engine.work / "in.csv", 300)
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                       dashboard_address=None, silence_logs=40)  # fmt: skip
+    try:
+        address = cluster.scheduler_address
+        create_parallel(cli_engine, "local", data, "mini_batch_size:512", "process_count_per_node:2")
+        create_parallel(cli_engine, "dask", data, "mini_batch_size:512", extra=("--dask-scheduler", address))
+        outputs = {}
+        for service, extra in (("local", ()), ("dask", ()), ("local", ("--dask-scheduler", address))):
+            name = f"j{len(outputs)}"
+            proc = cli_engine.az(
+                "service", "run", "batch", "-n", service, "-j", name, "-w", *extra, timeout=180
+            )
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            shown = job(cli_engine, service, name)
+            assert shown["Executor"] == (address if service == "dask" or extra else "local")
+            outputs[name] = Path(shown["OutputPath"]).read_bytes()
+        assert outputs["j0"] == outputs["j1"] == outputs["j2"] == expected(300).encode()
+    finally:
+        cluster.close()

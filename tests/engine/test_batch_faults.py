@@ -8,7 +8,17 @@ import signal
 import time
 from pathlib import Path
 
-from .batch_kit import control, create_parallel, daemon_pid, expected, job, setup, wait_job, worker_pids, write_csv
+from .batch_kit import (
+    control,
+    create_parallel,
+    daemon_pid,
+    expected,
+    job,
+    setup,
+    wait_job,
+    worker_pids,
+    write_csv,
+)
 
 ROWS = 600
 
@@ -52,17 +62,23 @@ def test_bad_rows_count_towards_the_threshold_and_showjob_prints_the_first_trace
     data = write_csv(cli_engine.work / "in.csv", 200)
     control(cli_engine, bad=[7])
     create_parallel(cli_engine, "bad", data, "mini_batch_size:256", "run_max_try:2")
-    under = cli_engine.az("service", "run", "batch", "-n", "bad", "-j", "under", "--param=error_threshold:100", "-w")
+    under = cli_engine.az(
+        "service", "run", "batch", "-n", "bad", "-j", "under", "--param=error_threshold:100", "-w"
+    )
     assert under.returncode == 0, under.stdout + under.stderr
     done = job(cli_engine, "bad", "under")
     lines = Path(done["OutputPath"]).read_text().splitlines()
     assert done["State"] == "Succeeded" and 0 < done["Progress"]["ItemsFailed"] <= 100
     assert "7 row7 x1" not in lines and len(lines) == 200 - done["Progress"]["ItemsFailed"]
-    over = cli_engine.az("service", "run", "batch", "-n", "bad", "-j", "over", "--param=error_threshold:3", "-w")
+    over = cli_engine.az(
+        "service", "run", "batch", "-n", "bad", "-j", "over", "--param=error_threshold:3", "-w"
+    )
     assert over.returncode == 1
     assert "Job over of service bad ended Failed." in over.stderr
     shown = cli_engine.az_ok("service", "showjob", "batch", "-n", "bad", "-j", "over")
-    assert "State: Failed\n" in shown and "Reason: job aborted:" in shown and "exceed error_threshold=3" in shown
+    assert (
+        "State: Failed\n" in shown and "Reason: job aborted:" in shown and "exceed error_threshold=3" in shown
+    )
     assert "First error:\n" in shown and "ValueError: bad row 7" in shown and "Traceback" in shown
     assert "Output (partial): " in shown and shown.count(".partial") == 1
 
@@ -78,7 +94,9 @@ def test_cancel_mid_job_stops_the_output_and_marks_it_partial(cli_engine):
         "Job j of service cancel canceled.\n"
     )
     done = job(cli_engine, "cancel", "j")
-    assert done["State"] == "Cancelled" and done["Partial"] is True and done["OutputPath"].endswith(".partial")
+    assert (
+        done["State"] == "Cancelled" and done["Partial"] is True and done["OutputPath"].endswith(".partial")
+    )
     partial = Path(done["OutputPath"])
     size = partial.stat().st_size
     assert 0 < size < len(expected(ROWS)) and expected(ROWS).startswith(partial.read_text())
