@@ -56,10 +56,21 @@ def create_parallel(
     copy_fixtures(engine)
     ctl = control(engine) if not (engine.work / "control").exists() else engine.work / "control"
     return engine.az_ok(
-        "service", "create", "batch", "-f", "entry.py", "-n", name, "--contract", "parallel",
-        f"--in=--input:{data}", f"--out=--output:{engine.work / 'out'}", f"--param=--control:{ctl}",
-        *(f"--param={s}" for s in settings), *extra,
-    )  # fmt: skip
+        "service",
+        "create",
+        "batch",
+        "-f",
+        "entry.py",
+        "-n",
+        name,
+        "--contract",
+        "parallel",
+        f"--in=--input:{data}",
+        f"--out=--output:{engine.work / 'out'}",
+        f"--param=--control:{ctl}",
+        *(f"--param={s}" for s in settings),
+        *extra,
+    )
 
 
 def job(engine: CliEngine, service: str, name: str) -> dict[str, Any]:

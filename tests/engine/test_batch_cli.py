@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .batch_kit import copy_fixtures, create_parallel, expected, job, setup, wait_job, write_csv
 
-TABLE_ROW = re.compile(r"^\| (\S+)\s+\|", re.M)
+TABLE_ROW = re.compile(r"^\| (\S+)\s+\|", re.MULTILINE)
 
 
 def test_legacy_driver_end_to_end(cli_engine):
@@ -18,10 +18,24 @@ def test_legacy_driver_end_to_end(cli_engine):
     work = copy_fixtures(cli_engine)
     data = write_csv(work / "data.csv", 20)
     out = cli_engine.az_ok(
-        "service", "create", "batch", "-f", "driver.py", "-n", "scorer", f"--in=--input-data:{data.name}",
-        "--out=--output-data", "--param=--threshold:4", "--param=--sleep", "-d", "helper.py", "-d", "lookup.txt",
-        "--title", "Food inspection scorer",
-    )  # fmt: skip
+        "service",
+        "create",
+        "batch",
+        "-f",
+        "driver.py",
+        "-n",
+        "scorer",
+        f"--in=--input-data:{data.name}",
+        "--out=--output-data",
+        "--param=--threshold:4",
+        "--param=--sleep",
+        "-d",
+        "helper.py",
+        "-d",
+        "lookup.txt",
+        "--title",
+        "Food inspection scorer",
+    )
     assert out.startswith("Success.\n+--------+")
     assert out.rstrip().endswith(
         "Usage: az ml service run batch -n scorer --param=--sleep:<value> --out=--output-data:<value> "
@@ -33,8 +47,18 @@ def test_legacy_driver_end_to_end(cli_engine):
     assert "| --input-data | --output-data | --threshold, --sleep |" in shown
     assert shown == cli_engine.az_ok("service", "show", "batch", "-n", "scorer", "-o", "table")
     # run -w: the driver gets `--input-data <abs> --output-data <abs> --threshold 4 --sleep 0` and its dependencies
-    proc = cli_engine.az("service", "run", "batch", "-n", "scorer", "--out=--output-data:results/out.txt",
-                         "--param=--sleep:0", "-j", "job1", "-w")  # fmt: skip
+    proc = cli_engine.az(
+        "service",
+        "run",
+        "batch",
+        "-n",
+        "scorer",
+        "--out=--output-data:results/out.txt",
+        "--param=--sleep:0",
+        "-j",
+        "job1",
+        "-w",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "Job job1 submitted on service scorer." and "State: Succeeded" in lines
@@ -50,15 +74,18 @@ def test_legacy_driver_end_to_end(cli_engine):
         work / "results/out.txt"
     )
     # a second job (without -j: the documented default name), listed in submission order
-    second = cli_engine.az_ok("service", "run", "batch", "-n", "scorer", "--out=--output-data:results/two.txt",
-                              "--param=--sleep:0")  # fmt: skip
+    second = cli_engine.az_ok(
+        "service", "run", "batch", "-n", "scorer", "--out=--output-data:results/two.txt", "--param=--sleep:0"
+    )
     name = re.match(r"Job (\S+) submitted on service scorer\.", second).group(1)
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}_\d{6}", name), name  # B7: %Y-%m-%d_%H%M%S, as the help says
     assert second.endswith(f"To check job status, run: az ml service showjob batch -n scorer -j {name}\n")
     wait_job(cli_engine, "scorer", name, lambda j: j["State"] == "Succeeded")
     assert TABLE_ROW.findall(cli_engine.az_ok("service", "listjobs", "batch", "-n", "scorer")) == [
-        "NAME", "job1", name,
-    ]  # fmt: skip
+        "NAME",
+        "job1",
+        name,
+    ]
     assert cli_engine.az_ok("service", "delete", "batch", "-n", "scorer") == "Service scorer deleted.\n"
     gone = cli_engine.az("service", "show", "batch", "-n", "scorer")
     assert (gone.returncode, gone.stdout) == (1, "")
@@ -79,8 +106,12 @@ def test_output_formats_and_query_are_honoured(cli_engine):
     assert submitted["JobId"] == "j1" and submitted["State"] in ("NotStarted", "InProgress")
     done = wait_job(cli_engine, "fmt", "j1", lambda j: j["State"] == "Succeeded")
     assert done["Progress"]["ItemsDone"] == 30 and done["Partial"] is False
-    assert cli_engine.az_ok("service", "showjob", "batch", "-n", "fmt", "-j", "j1", "--query", "State", "-o",
-                            "tsv") == "Succeeded\n"  # fmt: skip
+    assert (
+        cli_engine.az_ok(
+            "service", "showjob", "batch", "-n", "fmt", "-j", "j1", "--query", "State", "-o", "tsv"
+        )
+        == "Succeeded\n"
+    )
     text = cli_engine.az_ok("service", "showjob", "batch", "-n", "fmt", "-j", "j1")
     assert "State: Succeeded\nProgress: mini-batches" in text and f"Output: {done['OutputPath']}\n" in text
     assert Path(done["OutputPath"]).read_text() == expected(30)
@@ -98,14 +129,38 @@ def test_parallel_config_file_and_entry_script_arguments(cli_engine):
     (work / "parallel.yml").write_text(
         "parallel_run:\n  mini_batch_size: 1KB\n  process_count_per_node: 2\n  error_threshold: 0\n"
     )
-    cli_engine.az_ok("service", "create", "batch", "-f", "entry.py", "-n", "cfg", "--parallel-config",
-                     "parallel.yml", "--in=--input", "--out=--output:out", "--param=--factor:2")  # fmt: skip
+    cli_engine.az_ok(
+        "service",
+        "create",
+        "batch",
+        "-f",
+        "entry.py",
+        "-n",
+        "cfg",
+        "--parallel-config",
+        "parallel.yml",
+        "--in=--input",
+        "--out=--output:out",
+        "--param=--factor:2",
+    )
     settings = cli_engine.az_json("service", "show", "batch", "-n", "cfg")["ParallelRunSettings"]
     assert settings == {"mini_batch_size": "1KB", "process_count_per_node": "2", "error_threshold": "0"}
-    proc = cli_engine.az("service", "run", "batch", "-n", "cfg", f"--in=--input:{data}", "--param=--factor:7",
-                         "-j", "seven", "-w")  # fmt: skip
+    proc = cli_engine.az(
+        "service",
+        "run",
+        "batch",
+        "-n",
+        "cfg",
+        f"--in=--input:{data}",
+        "--param=--factor:7",
+        "-j",
+        "seven",
+        "-w",
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert re.search(r"^InProgress: mini-batches \d+/\d+, [\d,]+ rows/s$|^Succeeded$", proc.stdout, re.M)
+    assert re.search(
+        r"^InProgress: mini-batches \d+/\d+, [\d,]+ rows/s$|^Succeeded$", proc.stdout, re.MULTILINE
+    )
     assert (work / "out" / "seven" / "parallel_run_step.txt").read_text() == expected(200, 7)
     # a setting given at run time overrides the file's; a bad value is refused at submission
     bad = cli_engine.az(
@@ -119,23 +174,63 @@ def test_bad_input_is_refused_with_the_reason_and_exit_code_1(cli_engine):
     work = copy_fixtures(cli_engine)
     data = write_csv(work / "in.csv", 5)
     checks = [
-        (("service", "create", "batch", "-f", "nosuch.py", "-n", "bad"),
-         f"Error uploading driver: {work / 'nosuch.py'} does not exist or is not accessible"),
-        (("service", "create", "batch", "-f", "driver.py", "-n", "bad", "-d", "nosuch.py"),
-         f"Error uploading dependencies: {work / 'nosuch.py'} does not exist or is not accessible"),
-        (("service", "create", "batch", "-f", "driver.py", "-n", "bad", "--in=--in:https://acct.blob.core.windows.net/x"),
-         "Remote paths (https://acct.blob.core.windows.net/x) are not supported by the local engine"),
-        (("service", "create", "batch", "-f", "driver.py", "-n", "bad", "--in=--a", "--param=--a:1"),
-         "Error creating parameter list: --a declared twice"),
-        (("service", "create", "batch", "-f", "driver.py", "-n", "bad", "--contract", "parallel"),
-         "A parallel batch service takes its input files or folders from --in parameters"),
-        (("service", "create", "batch", "-f", "helper.py", "-n", "bad", "--contract", "parallel", "--in=--i",
-          "--out=--o"), "helper.py: entry script"),
-        (("service", "create", "batch", "-f", "driver.py", "-n", "bad/name"), "Invalid web service name 'bad/name'"),
-    ]  # fmt: skip
+        (
+            ("service", "create", "batch", "-f", "nosuch.py", "-n", "bad"),
+            f"Error uploading driver: {work / 'nosuch.py'} does not exist or is not accessible",
+        ),
+        (
+            ("service", "create", "batch", "-f", "driver.py", "-n", "bad", "-d", "nosuch.py"),
+            f"Error uploading dependencies: {work / 'nosuch.py'} does not exist or is not accessible",
+        ),
+        (
+            (
+                "service",
+                "create",
+                "batch",
+                "-f",
+                "driver.py",
+                "-n",
+                "bad",
+                "--in=--in:https://acct.blob.core.windows.net/x",
+            ),
+            "Remote paths (https://acct.blob.core.windows.net/x) are not supported by the local engine",
+        ),
+        (
+            ("service", "create", "batch", "-f", "driver.py", "-n", "bad", "--in=--a", "--param=--a:1"),
+            "Error creating parameter list: --a declared twice",
+        ),
+        (
+            ("service", "create", "batch", "-f", "driver.py", "-n", "bad", "--contract", "parallel"),
+            "A parallel batch service takes its input files or folders from --in parameters",
+        ),
+        (
+            (
+                "service",
+                "create",
+                "batch",
+                "-f",
+                "helper.py",
+                "-n",
+                "bad",
+                "--contract",
+                "parallel",
+                "--in=--i",
+                "--out=--o",
+            ),
+            "helper.py: entry script",
+        ),
+        (
+            ("service", "create", "batch", "-f", "driver.py", "-n", "bad/name"),
+            "Invalid web service name 'bad/name'",
+        ),
+    ]
     (work / "adir.py").mkdir()
-    checks.append((("service", "create", "batch", "-f", "adir.py", "-n", "bad"),
-                   f"Error uploading driver: {work / 'adir.py'} does not exist or is not accessible"))  # fmt: skip
+    checks.append(
+        (
+            ("service", "create", "batch", "-f", "adir.py", "-n", "bad"),
+            f"Error uploading driver: {work / 'adir.py'} does not exist or is not accessible",
+        )
+    )
     os.chmod(work / "lookup.txt", 0)
     if not os.access(work / "lookup.txt", os.R_OK):  # (root reads a mode-0 file: then only the folder case)
         checks.append(
@@ -149,29 +244,69 @@ def test_bad_input_is_refused_with_the_reason_and_exit_code_1(cli_engine):
         assert (proc.returncode, proc.stdout) == (1, ""), (argv, proc.stdout, proc.stderr)
         assert message in proc.stderr, (argv, proc.stderr)
     os.chmod(work / "lookup.txt", 0o644)
-    cli_engine.az_ok("service", "create", "batch", "-f", "driver.py", "-n", "svc", "--in=--input-data",
-                     "--out=--output-data", "--param=--threshold", "--param=--sleep:0", "-d", "helper.py",
-                     "-d", "lookup.txt")  # fmt: skip
+    cli_engine.az_ok(
+        "service",
+        "create",
+        "batch",
+        "-f",
+        "driver.py",
+        "-n",
+        "svc",
+        "--in=--input-data",
+        "--out=--output-data",
+        "--param=--threshold",
+        "--param=--sleep:0",
+        "-d",
+        "helper.py",
+        "-d",
+        "lookup.txt",
+    )
     run = ("service", "run", "batch", "-n", "svc")
     checks = [
         ((*run, "--in=--input-data"), "Must provide value for service parameter --input-data"),
-        ((*run, "--in=--input-data:nosuch.csv"), f"Unable to process parameters: {work / 'nosuch.csv'} does not "
-                                                  "exist or is not accessible"),
-        ((*run, f"--in=--input-data:{data}", "--param=--threshold:1", "--param=--threshold:2"),
-         "--threshold is given twice"),  # B16
-        ((*run, f"--in=--input-data:{data}", "--out=--output-data:o.txt"),
-         "Failed.\nResponse code: 400\nno value for parameter --threshold; give <Id>:<value> for each"),
-        ((*run, f"--in=--input-data:{data}", "--out=--output-data:o.txt", "--param=--threshold:1", "--param=--x:1"),
-         "unknown parameter --x; web service 'svc' declares: --input-data, --output-data, --threshold, --sleep"),
-        (("service", "run", "batch", "-n", "nosuch", "--param=--a:1"),
-         "Failed.\nResponse code: 404\nWeb service 'nosuch' not found."),
-        (("service", "showjob", "batch", "-n", "svc", "-j", "nosuch"),
-         "Failed.\nResponse code: 404\nJob 'nosuch' not found for web service 'svc'."),
-        (("service", "canceljob", "batch", "-n", "svc", "-j", "nosuch"),
-         "Failed.\nResponse code: 404\nJob 'nosuch' not found for web service 'svc'."),
-        (("service", "listjobs", "batch", "-n", "nosuch"), "Failed.\nResponse code: 404\nWeb service 'nosuch' not found."),
-        (("service", "delete", "batch", "-n", "nosuch"), "Failed.\nResponse code: 404\nWeb service 'nosuch' not found."),
-    ]  # fmt: skip
+        (
+            (*run, "--in=--input-data:nosuch.csv"),
+            (f"Unable to process parameters: {work / 'nosuch.csv'} does not exist or is not accessible"),
+        ),
+        (
+            (*run, f"--in=--input-data:{data}", "--param=--threshold:1", "--param=--threshold:2"),
+            "--threshold is given twice",
+        ),  # B16
+        (
+            (*run, f"--in=--input-data:{data}", "--out=--output-data:o.txt"),
+            "Failed.\nResponse code: 400\nno value for parameter --threshold; give <Id>:<value> for each",
+        ),
+        (
+            (
+                *run,
+                f"--in=--input-data:{data}",
+                "--out=--output-data:o.txt",
+                "--param=--threshold:1",
+                "--param=--x:1",
+            ),
+            "unknown parameter --x; web service 'svc' declares: --input-data, --output-data, --threshold, --sleep",
+        ),
+        (
+            ("service", "run", "batch", "-n", "nosuch", "--param=--a:1"),
+            "Failed.\nResponse code: 404\nWeb service 'nosuch' not found.",
+        ),
+        (
+            ("service", "showjob", "batch", "-n", "svc", "-j", "nosuch"),
+            "Failed.\nResponse code: 404\nJob 'nosuch' not found for web service 'svc'.",
+        ),
+        (
+            ("service", "canceljob", "batch", "-n", "svc", "-j", "nosuch"),
+            "Failed.\nResponse code: 404\nJob 'nosuch' not found for web service 'svc'.",
+        ),
+        (
+            ("service", "listjobs", "batch", "-n", "nosuch"),
+            "Failed.\nResponse code: 404\nWeb service 'nosuch' not found.",
+        ),
+        (
+            ("service", "delete", "batch", "-n", "nosuch"),
+            "Failed.\nResponse code: 404\nWeb service 'nosuch' not found.",
+        ),
+    ]
     for argv, message in checks:
         proc = cli_engine.az(*argv)
         assert (proc.returncode, proc.stdout) == (1, ""), (argv, proc.stdout, proc.stderr)
@@ -210,8 +345,14 @@ def test_a_dask_scheduler_per_service_or_per_job_gives_the_same_bytes(cli_engine
     distributed = __import__("pytest").importorskip("distributed")
     setup(cli_engine)
     data = write_csv(cli_engine.work / "in.csv", 300)
-    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                       dashboard_address=None, silence_logs=40)  # fmt: skip
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+        silence_logs=40,
+    )
     try:
         address = cluster.scheduler_address
         create_parallel(cli_engine, "local", data, "mini_batch_size:512", "process_count_per_node:2")

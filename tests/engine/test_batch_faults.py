@@ -135,9 +135,23 @@ def test_daemon_killed_mid_job_resumes_it_after_restart_with_every_row_once(cli_
     control(cli_engine, sleep=0.1)
     create_parallel(cli_engine, "crash", data, "mini_batch_size:256", "process_count_per_node:2")
     work = cli_engine.work
-    cli_engine.az_ok("service", "create", "batch", "-f", "driver.py", "-n", "legacy", f"--in=--input-data:{data}",
-                     f"--out=--output-data:{work / 'legacy.txt'}", "--param=--threshold:1", "--param=--sleep:120",
-                     "-d", "helper.py", "-d", "lookup.txt")  # fmt: skip
+    cli_engine.az_ok(
+        "service",
+        "create",
+        "batch",
+        "-f",
+        "driver.py",
+        "-n",
+        "legacy",
+        f"--in=--input-data:{data}",
+        f"--out=--output-data:{work / 'legacy.txt'}",
+        "--param=--threshold:1",
+        "--param=--sleep:120",
+        "-d",
+        "helper.py",
+        "-d",
+        "lookup.txt",
+    )
     _run(cli_engine, "crash", "j")
     wait_job(cli_engine, "crash", "j", lambda j: j["Progress"]["BatchesDone"] >= 4)
     os.kill(daemon_pid(cli_engine), signal.SIGKILL)

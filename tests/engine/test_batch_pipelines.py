@@ -38,8 +38,9 @@ def test_a_post_with_parameter_assignments_starts_a_job_that_uses_them(cli_engin
     endpoint, pid = published["Endpoint"], published["Id"]
     assert published["State"] == "Active" and endpoint.endswith(f"/PipelineSubmit/{pid}")
     keys = cli_engine.az_json("pipeline", "keys", "--id", "nightly-scoring")
-    status, answer = _post(endpoint, {"ExperimentName": "nightly", "ParameterAssignments": {"--factor": 5}},
-                           keys["PrimaryKey"])  # fmt: skip
+    status, answer = _post(
+        endpoint, {"ExperimentName": "nightly", "ParameterAssignments": {"--factor": 5}}, keys["PrimaryKey"]
+    )
     assert status == 200, answer
     name = answer["Id"]
     assert (
@@ -61,10 +62,14 @@ def test_a_post_with_parameter_assignments_starts_a_job_that_uses_them(cli_engin
         ({"ExperimentName": "x"}, "wrong", 401, "Missing or invalid key"),
         ({"ParameterAssignments": {}}, keys["PrimaryKey"], 400, "ExperimentName is required"),
         ({"ExperimentName": "bad name!"}, keys["PrimaryKey"], 400, "Invalid ExperimentName"),
-        ({"ExperimentName": "x", "ParameterAssignments": {"--nope": "1"}}, keys["PrimaryKey"], 400,
-         "unknown parameter --nope"),
+        (
+            {"ExperimentName": "x", "ParameterAssignments": {"--nope": "1"}},
+            keys["PrimaryKey"],
+            400,
+            "unknown parameter --nope",
+        ),
         ({"ExperimentName": "x", "DataPathAssignments": {"a": {}}}, keys["PrimaryKey"], 400, "not supported"),
-    ):  # fmt: skip
+    ):
         status, answer = _post(endpoint, body, key)
         assert (status, message in answer.get("message", "")) == (code, True), (body, status, answer)
     cli_engine.az_ok("pipeline", "disable", "--id", pid)
@@ -88,8 +93,20 @@ def test_a_schedule_every_minute_runs_twice_never_at_creation_and_survives_a_res
     data = write_csv(cli_engine.work / "in.csv", 20)
     create_parallel(cli_engine, "timed", data, "mini_batch_size:256")
     cli_engine.az_ok("pipeline", "publish", "-n", "timed-pipeline", "--service-name", "timed")
-    created = cli_engine.az_json("pipeline", "create-schedule", "-n", "every-minute", "-i", "timed-pipeline",
-                                 "-e", "scheduled", "-f", "Minute", "--interval", "1")  # fmt: skip
+    created = cli_engine.az_json(
+        "pipeline",
+        "create-schedule",
+        "-n",
+        "every-minute",
+        "-i",
+        "timed-pipeline",
+        "-e",
+        "scheduled",
+        "-f",
+        "Minute",
+        "--interval",
+        "1",
+    )
     assert created["State"] == "Active" and created["LastJob"] is None
     time.sleep(1)
     assert _jobs(cli_engine, "timed") == []  # not at creation
@@ -129,8 +146,19 @@ def test_a_schedule_never_runs_two_jobs_at_once(cli_engine):
     control(cli_engine, sleep=0.5)  # a job takes several schedule minutes
     create_parallel(cli_engine, "slow", data, "mini_batch_size:256")
     cli_engine.az_ok("pipeline", "publish", "-n", "slow-pipeline", "--service-name", "slow")
-    cli_engine.az_ok("pipeline", "create-schedule", "-n", "often", "-i", "slow-pipeline", "-e", "often", "-f",
-                     "minute", "--run-now")  # fmt: skip
+    cli_engine.az_ok(
+        "pipeline",
+        "create-schedule",
+        "-n",
+        "often",
+        "-i",
+        "slow-pipeline",
+        "-e",
+        "often",
+        "-f",
+        "minute",
+        "--run-now",
+    )
     first = _jobs(cli_engine, "slow")
     assert len(first) == 1  # --run-now: once at creation, as asked
     outcomes, deadline = set(), time.monotonic() + 12
@@ -145,8 +173,9 @@ def test_a_schedule_never_runs_two_jobs_at_once(cli_engine):
     cli_engine.az_ok("pipeline", "delete-schedule", "-s", "often")
     jobs = _jobs(cli_engine, "slow")
     ended = [j for j in jobs if j["State"] == "Succeeded"]
-    assert ended and all(Path(job(cli_engine, "slow", j["Name"])["OutputPath"]).read_text() == expected(60)
-                         for j in ended)  # fmt: skip
+    assert ended and all(
+        Path(job(cli_engine, "slow", j["Name"])["OutputPath"]).read_text() == expected(60) for j in ended
+    )
 
 
 def test_bad_schedules_are_refused_with_the_reason(cli_engine):
@@ -156,12 +185,15 @@ def test_bad_schedules_are_refused_with_the_reason(cli_engine):
     cli_engine.az_ok("pipeline", "publish", "-n", "p", "--service-name", "svc")
     base = ("pipeline", "create-schedule", "-n", "s", "-i", "p", "-e", "exp")
     for extra, message in (
-        (("-f", "Hourly"), "Invalid frequency 'Hourly': use one of Minute, Hour, Day, Week, Month (did you mean Hour?)"),
+        (
+            ("-f", "Hourly"),
+            "Invalid frequency 'Hourly': use one of Minute, Hour, Day, Week, Month (did you mean Hour?)",
+        ),
         (("-f", "Hour", "--interval", "0"), "Invalid interval 0"),
         (("-f", "Day", "--start-time", "tomorrow"), "Invalid start time 'tomorrow'"),
         (("-f", "Day", "--param=--nope:1"), "unknown parameter --nope"),
         (("-f", "Day", "-i", "nosuch"), "Published pipeline 'nosuch' not found."),
-    ):  # fmt: skip
+    ):
         proc = cli_engine.az(*base, *extra)
         assert proc.returncode == 1 and message in proc.stderr, (extra, proc.stderr)
     assert cli_engine.az_json("pipeline", "list-schedules") == []

@@ -72,16 +72,41 @@ class FakeRunner:
     def submit(self, request):
         self.started.append(request.name)
         self.busy.add(request.name)
-        return JobRow(request.service, request.name, "parallel", JobState.NOT_STARTED, request.trigger,
-                      request.values, None, "/nowhere", "t", "t")  # fmt: skip
+        return JobRow(
+            request.service,
+            request.name,
+            "parallel",
+            JobState.NOT_STARTED,
+            request.trigger,
+            request.values,
+            None,
+            "/nowhere",
+            "t",
+            "t",
+        )
 
 
 @pytest.fixture
 def scheduled(tmp_path):
     db = Database(tmp_path / "state.db")
-    service = BatchService("svc", "svc", "parallel", "/app", "entry.py", "artifact://x", (), (
-        BatchParameter("--in", "Reference", "Input", None), BatchParameter("--out", "Reference", "Output", None),
-        BatchParameter("--factor", "Value", "Input", "1")), {}, None, "t", "t")  # fmt: skip
+    service = BatchService(
+        "svc",
+        "svc",
+        "parallel",
+        "/app",
+        "entry.py",
+        "artifact://x",
+        (),
+        (
+            BatchParameter("--in", "Reference", "Input", None),
+            BatchParameter("--out", "Reference", "Output", None),
+            BatchParameter("--factor", "Value", "Input", "1"),
+        ),
+        {},
+        None,
+        "t",
+        "t",
+    )
     with db.tx() as conn:
         batch_services.put(conn, service)
         pipelines.save_pipeline(conn, Pipeline("p-1", "pipe", "svc", "", "Active", "k1", "k2", "t", "t"))
@@ -137,14 +162,46 @@ def test_scheduler_catch_up_skips_runs_missed_while_stopped_and_run_now_runs_onc
 
 def test_batch_records_round_trip_their_columns(tmp_path):
     db = Database(tmp_path / "state.db")
-    service = BatchService("svc", "A title", "legacy", "/app/v1", "food.py", "artifact://sha256/a",
-                           (BatchAsset("utils.py", "artifact://sha256/b", "python"),),
-                           (BatchParameter("--in", "Reference", "Input", "/data.csv"),
-                            BatchParameter("--threshold", "Value", "Input", None)),
-                           {"mini_batch_size": "1MB"}, "tcp://10.0.0.5:8786", "t1", "t1")  # fmt: skip
-    row = JobRow("svc", "j1", "legacy", JobState.IN_PROGRESS, "endpoint", (("--in", "/x.csv"),), None, "/jobs/1",
-                 "t2", "t2", "exp", "p-1", None, "s", None, JobCounts(5, 2, 1, 100, 40, 3), "/out.txt", True,
-                 "/jobs/1/logs/driver.log", "Traceback ...", "msg")  # fmt: skip
+    service = BatchService(
+        "svc",
+        "A title",
+        "legacy",
+        "/app/v1",
+        "food.py",
+        "artifact://sha256/a",
+        (BatchAsset("utils.py", "artifact://sha256/b", "python"),),
+        (
+            BatchParameter("--in", "Reference", "Input", "/data.csv"),
+            BatchParameter("--threshold", "Value", "Input", None),
+        ),
+        {"mini_batch_size": "1MB"},
+        "tcp://10.0.0.5:8786",
+        "t1",
+        "t1",
+    )
+    row = JobRow(
+        "svc",
+        "j1",
+        "legacy",
+        JobState.IN_PROGRESS,
+        "endpoint",
+        (("--in", "/x.csv"),),
+        None,
+        "/jobs/1",
+        "t2",
+        "t2",
+        "exp",
+        "p-1",
+        None,
+        "s",
+        None,
+        JobCounts(5, 2, 1, 100, 40, 3),
+        "/out.txt",
+        True,
+        "/jobs/1/logs/driver.log",
+        "Traceback ...",
+        "msg",
+    )
     with db.tx() as conn:
         batch_services.put(conn, service)
         batch_jobs.insert(conn, row)

@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import cast
 from urllib.parse import unquote
 
-from ...batch import JobState
 from ..errors import bad_request
 from ..jsonvalue import JSON, JSONObject
 from ..server import Request, Response, Route, route
