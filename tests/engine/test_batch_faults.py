@@ -123,7 +123,7 @@ def test_a_queued_job_waits_its_turn_and_can_be_cancelled_before_it_starts(cli_e
     second = job(cli_engine, "queue", "second")
     assert second["State"] == "Cancelled" and "DriverLogFile" not in second and "OutputPath" not in second
     assert cli_engine.az_ok("service", "showjob", "batch", "-n", "queue", "-j", "second") == (
-        "Name: queue\nJobId: second\nState: Cancelled\nReason: cancelled by request before it started\n"
+        "Name: queue\nJobId: second\nState: Cancelled\n"
     )
     third = wait_job(cli_engine, "queue", "third", lambda j: j["State"] == "Succeeded")
     assert Path(third["OutputPath"]).read_text() == expected(100)

@@ -77,7 +77,7 @@ def describe(job: dict[str, Any]) -> str:
         )
     if job.get("outputPath"):
         lines.append(f"Output{' (partial)' if job.get('partial') else ''}: {job['outputPath']}")
-    if job.get("state") in ("Failed", "Cancelled") and job.get("message"):
+    if job.get("state") == "Failed" and job.get("message"):
         lines.append(f"Reason: {job['message']}")
     if job.get("state") == "Failed" and job.get("firstError"):
         lines.append("First error:")
