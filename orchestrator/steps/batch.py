@@ -277,22 +277,14 @@ class BatchJob:
             raise MlopsError(
                 f"batch job {job} succeeded but reports no complete output file ({final.output})"
             )
-        output = Path(final.output)
-        rows = _rows_of(output)
-        if rows != folders.rows:
+        if final.rows_done != folders.rows or final.rows_failed:
             raise MlopsError(
-                f"batch job {job} wrote {rows:,} predictions for {folders.rows:,} input rows ({output})"
+                f"batch job {job} scored {final.rows_done:,} of {folders.rows:,} rows "
+                f"({final.rows_failed:,} failed); see az ml service showjob batch -n {name} -j {job}"
             )
+        output, rows = Path(final.output), final.rows_done
         ctx.out.info(f"predictions: {output} ({rows:,} rows, one per input row, in input order)")
         ctx.provide(BatchPredictions(job, output, rows))
         return StepResult(
             self.kind, "done", f"job {job}: {rows} predictions", {"job": job, "predictions": str(output)}
         )
-
-
-def _rows_of(path: Path) -> int:
-    try:
-        with path.open("rb") as fh:
-            return sum(1 for _ in fh)
-    except OSError as exc:
-        raise MlopsError(f"cannot read the predictions {path}: {exc.strerror or exc}") from None
