@@ -282,8 +282,12 @@ class JobRunner:
                 except ApiError:  # ended meanwhile
                     pass
         deadline = time.monotonic() + CANCEL_WAIT_S
-        while any(k[0] == service for k in self._threads) and time.monotonic() < deadline:
+        while self._running_of(service) and time.monotonic() < deadline:
             time.sleep(0.05)
+
+    def _running_of(self, service: str) -> bool:
+        with self._lock:
+            return any(k[0] == service for k in self._threads)
 
     def is_active(self, service: str, job: str | None) -> bool:
         """Whether a job (e.g. the last one a schedule started) is still queued or running."""
