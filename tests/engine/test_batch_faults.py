@@ -179,14 +179,19 @@ def test_daemon_killed_mid_job_resumes_it_after_restart_with_every_row_once(cli_
     assert failed["State"] == "Failed" and "a legacy driver cannot be resumed" in failed["Message"]
 
 
-def test_daemon_stop_suspends_a_running_job_and_the_next_start_resumes_it(cli_engine):
+def test_daemon_stop_suspends_a_running_job_and_the_next_start_resumes_it_then_runs_the_queued_one(
+    cli_engine,
+):
     setup(cli_engine)
     data = write_csv(cli_engine.work / "in.csv", ROWS)
     control(cli_engine, sleep=0.1)
     create_parallel(cli_engine, "stop", data, "mini_batch_size:256", "process_count_per_node:2")
     _run(cli_engine, "stop", "j")
+    _run(cli_engine, "stop", "queued")  # waits for the one job slot
     wait_job(cli_engine, "stop", "j", lambda j: j["Progress"]["BatchesDone"] >= 4)
     left = cli_engine.shutdown()
     assert left == {}, left  # daemon and workers gone
     done = wait_job(cli_engine, "stop", "j", lambda j: j["State"] not in ("NotStarted", "InProgress"))
     assert done["State"] == "Succeeded" and Path(done["OutputPath"]).read_text() == expected(ROWS)
+    queued = wait_job(cli_engine, "stop", "queued", lambda j: j["State"] not in ("NotStarted", "InProgress"))
+    assert queued["State"] == "Succeeded" and Path(queued["OutputPath"]).read_text() == expected(ROWS)

@@ -23,6 +23,7 @@ from ..work import batch_services as services
 from ..work.batch_jobs import JobSubmit, job_not_found
 from ..work.batch_runtime import BatchRuntime
 from ..work.batch_specs import DRIVER
+from ..work.recurrence import parse_time
 
 WS = r"/v1/webservices/(?P<name>[^/]+)"
 JOB = WS + r"/jobs/(?P<job>[^/]+)"
@@ -192,8 +193,6 @@ def job_json(runtime: BatchRuntime, j: JobRow) -> JSON:
 def _rate(j: JobRow) -> float:
     if not (j.started and j.ended):
         return 0.0
-    from ..work.recurrence import parse_time
-
     seconds = (parse_time(j.ended) - parse_time(j.started)).total_seconds()
     return j.counts.items_done / seconds if seconds > 0 else 0.0
 
