@@ -144,6 +144,47 @@ class DeployedService(Product):
     image_id: str | None = None
 
 
+@dataclass(frozen=True)
+class BatchFolders(Product):
+    """`batch-data`: the input folder holding the file to score (and its row count), and the output folder."""
+
+    label: ClassVar[str] = "the batch input and output folders"
+    input_file: Path
+    output_dir: Path
+    rows: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {"input_file": str(self.input_file), "output_dir": str(self.output_dir), "input_rows": self.rows}
+
+
+@dataclass(frozen=True)
+class BatchService(Product):
+    """`batch-service`: the batch service (az ml service create batch)."""
+
+    label: ClassVar[str] = "a batch service"
+    batch_service: str
+
+
+@dataclass(frozen=True)
+class PublishedPipeline(Product):
+    """`publish`: the published pipeline and its REST endpoint."""
+
+    label: ClassVar[str] = "a published pipeline"
+    pipeline_id: str
+    pipeline_name: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class BatchPredictions(Product):
+    """`batch-job`: the job that scored the input, and its append_row file (one prediction per input row)."""
+
+    label: ClassVar[str] = "batch predictions"
+    job: str
+    predictions: Path
+    predicted_rows: int
+
+
 P = TypeVar("P", bound=Product)
 
 

@@ -72,9 +72,32 @@ class SmokeParams:
 
 
 @dataclass(frozen=True)
+class BatchParams:
+    """The batch service (issue 9): its entry script and files, the input it scores, its parallel-run settings."""
+
+    entry_script: str = "churn_model/batch_score.py"
+    scoring_file: str = "churn_model/score.py"
+    input: str = "churn_model/CATelcoCustomerChurnTrainingSample.csv"
+    title: str = ""
+    settings: tuple[tuple[str, str], ...] = ()
+    dask_scheduler: str | None = None
+
+
+@dataclass(frozen=True)
+class PipelineParams:
+    """The published pipeline of the batch service, and the experiment name of the jobs the recipe starts."""
+
+    name: str
+    experiment: str = "churn-batch"
+    description: str = ""
+
+
+@dataclass(frozen=True)
 class PollingParams:
     env_timeout_s: float = 1800.0
     env_interval_s: float = 30.0
+    job_timeout_s: float = 3600.0
+    job_interval_s: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,8 @@ class Params:
     image: ImageParams | None = None
     smoke: SmokeParams | None = None
     polling: PollingParams = PollingParams()
+    batch: BatchParams | None = None
+    pipeline: PipelineParams | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +250,16 @@ def _section(cls: type, raw: Mapping[str, Any] | None) -> Any:
     return cls(**raw) if raw is not None else None
 
 
+def _batch(raw: Mapping[str, Any] | None) -> BatchParams | None:
+    if raw is None:
+        return None
+    values = dict(raw)
+    settings = values.pop("settings", {}) or {}
+    text = {True: "true", False: "false"}
+    pairs = tuple((str(k), text.get(v, str(v)) if isinstance(v, bool) else str(v)) for k, v in settings.items())
+    return BatchParams(**values, settings=pairs)
+
+
 def _typed(path: Path, doc: Mapping[str, Any], overrides: tuple[str, ...]) -> Recipe:
     raw = doc["params"]
     params = Params(
@@ -238,6 +273,8 @@ def _typed(path: Path, doc: Mapping[str, Any], overrides: tuple[str, ...]) -> Re
         image=_section(ImageParams, raw.get("image")),
         smoke=_section(SmokeParams, raw.get("smoke")),
         polling=PollingParams(**raw.get("polling", {})),
+        batch=_batch(raw.get("batch")),
+        pipeline=_section(PipelineParams, raw.get("pipeline")),
     )
     steps = tuple(Step(s["kind"], s.get("name", s["kind"])) for s in doc["steps"])
     return Recipe(

@@ -48,6 +48,7 @@ class BatchJob:
         self.on_progress = on_progress
         self.on_state = on_state
         self._cancel = threading.Event()
+        self._suspend = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._result: JobResult | None = None
@@ -124,6 +125,17 @@ class BatchJob:
     def cancel(self) -> None:
         self._cancel.set()
 
+    def suspend(self) -> None:
+        """Stop running without ending the job (the engine is stopping): the record stays InProgress at its last
+        checkpoint, so :func:`recover` resumes it at the next start (a legacy driver is killed, and recover
+        fails it: a driver cannot be resumed)."""
+        self._suspend.set()
+        self._cancel.set()
+
+    @property
+    def suspended(self) -> bool:
+        return self._suspend.is_set()
+
     def wait(self, timeout: float | None = None) -> JobResult | None:
         thread = self._thread
         if thread is not None:
@@ -152,6 +164,8 @@ class BatchJob:
         except Exception as exc:  # noqa: BLE001 - an unexpected failure must still end the job, with its reason
             state, message, partial = JobState.FAILED, f"engine error: {exc!r}", self._partial_path_exists()
             self._set(first_error=self._record.first_error or repr(exc))
+        if self._suspend.is_set() and state == JobState.CANCELLED:
+            return self._suspended_result(started)
         record = self._set(state=state, message=message, ended=now())
         self.logs.result(
             f"{state}: {message}\n" + (f"\n{record.first_error}\n" if record.first_error else "")
@@ -178,6 +192,17 @@ class BatchJob:
             message,
             time.monotonic() - started,
         )
+        return self._result
+
+    def _suspended_result(self, started: float) -> JobResult:
+        """The job stopped for an engine shutdown: nothing terminal is written, its checkpoint stays."""
+        r = self.record
+        self._result = JobResult(
+            self.job_id, JobState.IN_PROGRESS, None, True, self.progress().items_total,
+            r.items_done, r.items_failed, r.batches_total, r.batches_failed, r.first_error,
+            "suspended: the engine stopped; the job resumes from its checkpoint when the engine starts again",
+            time.monotonic() - started,
+        )  # fmt: skip
         return self._result
 
     def _partial_path_exists(self) -> bool:
@@ -257,7 +282,7 @@ class BatchJob:
         if end.state == JobState.SUCCEEDED:
             output.commit()
         else:
-            output.abandon()
+            output.abandon()  # a suspended job's partial file is cut back to its checkpoint when it resumes
         self._set(first_error=engine.tally.first_error)
         return end.state, end.message, end.state != JobState.SUCCEEDED and self.output_path is not None
 

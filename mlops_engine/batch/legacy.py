@@ -26,6 +26,7 @@ from mlops_engine.batch.plan import local_path
 from mlops_engine.batch.records import JobState
 
 ParamKind = Literal["Reference", "Value"]
+DRIVER_SHIM = Path(__file__).with_name("driver_shim.py")  # ends the driver when the engine dies
 Direction = Literal["Input", "Output"]
 
 
@@ -125,7 +126,7 @@ def run_driver(
     env["PYTHONUNBUFFERED"] = "1"
     with log_path.open("ab") as log_file:
         proc = subprocess.Popen(
-            [spec.python or sys.executable, "main.py", *argv],
+            [spec.python or sys.executable, str(DRIVER_SHIM), str(os.getpid()), "main.py", *argv],
             cwd=app,
             env=env,
             stdin=subprocess.DEVNULL,

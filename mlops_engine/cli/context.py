@@ -27,6 +27,7 @@ class Context:
         self.paths = paths or Paths.default()
         self._client: Client | None = None
         self.created: list[Created] = []
+        self.plain = True  # no -o/--query: text commands print their genuine text (cli/printed.py)
 
     @property
     def client(self) -> Client:

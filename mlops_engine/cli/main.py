@@ -42,7 +42,8 @@ def _help_text(path: tuple[str, ...], is_command: bool) -> str:
         else:
             children = groups().get(path, [])
             text = f"Group\n    {name}\n\nCommands:\n" + "".join(f"    {c}\n" for c in children)
-    return "\n" + text + ("\n" + GLOBAL_HELP if is_command else "") + "\n"
+    glob = is_command and "Global Arguments" not in text  # batch helps carry theirs, aligned as the genuine ones
+    return "\n" + text + ("\n" + GLOBAL_HELP if glob else "") + ("\n" if glob or not is_command else "")
 
 
 class _HelpAction(argparse.Action):
@@ -64,12 +65,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _build_parser(path: tuple[str, ...], command: Command) -> _Parser:
-    parser = _Parser(prog=" ".join(("az", "ml") + path), add_help=False)
+    parser = _Parser(prog=" ".join(("az", "ml") + path), add_help=False, usage=command.usage)
     parser.path = path
     parser.add_argument("-h", "--help", action=_HelpAction)
     # azure-cli-core 2.0.22 `Application._register_builtin_arguments` and `_query.py`: `-o` is lower-cased
     # before its choices are checked; `--query` is compiled while parsing (a bad one is a usage error).
-    parser.add_argument("--output", "-o", dest="_output", choices=OUTPUT_FORMATS, default="json", type=str.lower)
+    default = None if command.text_output else "json"  # None: the command's genuine text (cli/printed.py)
+    parser.add_argument("--output", "-o", dest="_output", choices=OUTPUT_FORMATS, default=default, type=str.lower)
     parser.add_argument("--verbose", dest="_verbose", action="store_true")
     parser.add_argument("--debug", dest="_debug", action="store_true")
     parser.add_argument("--query", dest="_query", metavar="JMESPATH", type=query_type)
@@ -136,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 def _run(path: tuple[str, ...], command: Command, ns: dict[str, Any]) -> int:
     from mlops_engine.cli.context import Context
     from mlops_engine.cli.output import render, write
+    from mlops_engine.cli.printed import Printed
 
     output, query = ns.pop("_output"), ns.pop("_query")
     for key in ("_verbose", "_debug"):
@@ -143,10 +146,14 @@ def _run(path: tuple[str, ...], command: Command, ns: dict[str, Any]) -> int:
     module_name, func_name = command.handler.split(":")
     func = getattr(importlib.import_module(f"mlops_engine.cli.commands.{module_name}"), func_name)
     ctx = Context()
+    ctx.plain = output is None and query is None
     try:
         result = func(ctx, **ns)
         sys.stdout.flush()
-        if result is not None:
+        if isinstance(result, Printed):
+            text = result.choose(output, query is not None)
+            write(text if text is not None else render(result.value, output or "json", query), sys.stdout)
+        elif result is not None:
             value, transformer = result if isinstance(result, tuple) else (result, None)
             write(render(value, output, query, transformer), sys.stdout)
         return 0

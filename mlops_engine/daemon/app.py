@@ -12,10 +12,13 @@ from ..paths import Paths
 from .engine import Engine
 from .ids import now_iso
 from .jsonvalue import JSON
+from .routes import batch as batch_api
+from .routes import pipelines as pipeline_api
 from .routes import resource_routes
 from .server import EngineHTTPServer, Limits, Request, Response, Route, Router, route
 from .store.files import clean_tmp, write_atomic, write_json_atomic
 from .work import builds, deployments, operations, provisioning
+from .work.batch_runtime import BatchRuntime
 from .work.orphans import reap_orphan_replicas
 from .work.supervision import Supervisor, SupervisorFactory
 
@@ -71,6 +74,7 @@ class Daemon:
         clean_tmp(paths.tmp)
         reap_orphan_replicas(paths)
         self.engine = Engine.open(paths, _supervisor(supervisor_factory))
+        self.batch = BatchRuntime(self.engine)
         self.server = self._bind(limits or Limits())
         self.engine.port = self.server.server_address[1]
 
@@ -87,10 +91,15 @@ class Daemon:
         raise AssertionError("unreachable")
 
     def _routes(self) -> list[Route]:
-        return [
-            route("GET", "/info", self._info),
-            route("POST", "/shutdown", self._shutdown),
-        ] + resource_routes(self.engine)
+        return (
+            [
+                route("GET", "/info", self._info),
+                route("POST", "/shutdown", self._shutdown),
+            ]
+            + resource_routes(self.engine)
+            + batch_api.routes(self.batch)
+            + pipeline_api.routes(self.batch)
+        )
 
     def _info(self, req: Request) -> Response:
         e = self.engine
@@ -111,6 +120,7 @@ class Daemon:
         builds.recover(self.engine)
         deployments.recover(self.engine)
         provisioning.recover(self.engine)
+        self.batch.recover()
 
     def serve(self) -> None:
         """Recover interrupted work, publish daemon.json, serve until stopped."""
@@ -126,6 +136,7 @@ class Daemon:
             "daemon %s listening on 127.0.0.1:%d (pid %d)", self.engine.version, self.engine.port, os.getpid()
         )
         threading.Thread(target=deployments.restore, args=(self.engine,), name="restore", daemon=True).start()
+        self.batch.start(pipeline_api.endpoint_routes(self.batch))
         try:
             self.server.serve_forever(poll_interval=0.2)
         finally:
@@ -143,4 +154,5 @@ class Daemon:
         except Exception:
             log.exception("supervisor shutdown failed")
         self.engine.workers.shutdown(wait=False, cancel_futures=True)
+        self.batch.shutdown()
         self.server.shutdown()

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Final, Protocol
 
 from orchestrator.result import PlannedCall
-from orchestrator.steps import artifacts, infra, local, service
+from orchestrator.steps import artifacts, batch, infra, local, service
 
 if TYPE_CHECKING:
     from orchestrator.context import Context, Options
@@ -50,5 +50,9 @@ REGISTRY: Final[Mapping[str, StepKind]] = {
         service.ServiceStep(),
         service.Smoke(),
         service.Rollback(),
+        batch.BatchData(),
+        batch.BatchServiceStep(),
+        batch.Publish(),
+        batch.BatchJob(),
     )
 }

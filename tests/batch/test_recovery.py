@@ -113,3 +113,67 @@ def test_record_round_trips_json(tmp_path):
     )
     data = json.loads((job.job_dir / "state.json").read_text())
     assert JobRecord.from_json(data) == job.record and data["state"] == "NotStarted"
+
+
+def test_suspended_job_stays_in_progress_and_resumes_with_every_row_once(tmp_path):
+    """An engine that stops (daemon stop) suspends its jobs: nothing terminal is written, recover resumes."""
+    data = write_csv(tmp_path / "in.csv", 800)
+    from .conftest import make_job
+
+    job = make_job(
+        tmp_path, write_script(tmp_path, SLOW), [data], ["mini_batch_size=256", "process_count_per_node=2"]
+    )
+    job.start()
+    wait_until(lambda: job.record.batches_flushed >= 3)
+    job.suspend()
+    result = job.wait(60)
+    assert result is not None and result.state == JobState.IN_PROGRESS and "suspended" in result.message
+    record = read_record(job.job_dir)
+    assert record.state == JobState.IN_PROGRESS and record.ended is None
+    assert 0 < record.batches_flushed < record.batches_total
+    out = tmp_path / "job-out" / "parallel_run_step.txt"
+    assert not out.exists() and out.with_name(out.name + ".partial").exists()
+    resumed = recover(job.job_dir)
+    assert isinstance(resumed, BatchJob)
+    final = resumed.run()
+    assert final.state == JobState.SUCCEEDED and final.items_done == 800
+    assert out.read_text() == "".join(f"{i} row{i}\n" for i in range(800))
+
+
+DRIVER_ENGINE = """
+    import sys
+    from mlops_engine.batch import BatchJob, LegacyDriverSpec, LegacyJobSpec
+    BatchJob("legacy", sys.argv[2], LegacyJobSpec(LegacyDriverSpec(sys.argv[1]))).run()
+"""
+
+
+def test_legacy_driver_never_outlives_its_engine(tmp_path):
+    """kill -9 of the engine: the driver (and what it started) is killed by its watchdog, no orphan stays."""
+    driver = write_script(
+        tmp_path,
+        """
+        import os, subprocess, sys, time
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pids"), "w").write(
+            f"{os.getpid()} {child.pid}")
+        time.sleep(120)
+    """,
+        "driver.py",
+    )
+    job_dir = tmp_path / "job"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", textwrap.dedent(DRIVER_ENGINE), str(driver), str(job_dir)],
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        wait_until(lambda: (job_dir / "pids").exists() and len((job_dir / "pids").read_text().split()) == 2)
+        pids = [int(p) for p in (job_dir / "pids").read_text().split()]
+        assert all(alive(p) for p in pids)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    for pid in pids:
+        wait_until(lambda pid=pid: not alive(pid), timeout=10)
+    assert "cannot be resumed" in recover(job_dir).message  # type: ignore[union-attr]

@@ -51,9 +51,9 @@ def I(argv, stdout="", stderr="", code=0, duration=0.5):
     }
 
 
-def train(kind="naive_bayes"):
+def train(kind="naive_bayes", service="churnpred"):
     acc = {"naive_bayes": "Naive Bayes Accuracy: 0.9008", "decision_tree": "DTree Accuracy: 0.9091"}[kind]
-    out = STAGE.format(m=kind)
+    out = STAGE.replace("churnpred", service).format(m=kind)
     return [
         I(
             ["python", "-m", "churn_model.train", "--model", kind, "--outputs", out],
@@ -467,6 +467,118 @@ def update_prefix(journal_knows_service=False):
     ]
 
 
+# --- churn-batch: the batch transcripts' formats (recordings/legacy-az-ml-batch: 31_show, 20_create, 40_run,
+# 94_local_showjob, 33_show_unknown) plus the engine's showjob lines and `pipeline` JSON (engine additions).
+BATCH, PIPE, PIPE_ID = "churnbatch", "churn-batch-scoring", "0c4e7a1d-5b2f-4e9a-8d3c-6f1a2b3c4d5e"
+BATCH_ENV = "http://127.0.0.1:40973"
+BATCH_IN = "<MLOPS_HOME>/staging/churnbatch/batch/input/CATelcoCustomerChurnTrainingSample.csv"
+BATCH_OUT = "<MLOPS_HOME>/staging/churnbatch/batch/output"
+BATCH_STAGE = "<MLOPS_HOME>/staging/churnbatch/batch/service"
+SETTINGS = ["mini_batch_size:256KB", "error_threshold:0", "output_action:append_row", "run_invocation_timeout:120"]
+JOB = "2026-11-29_131408"
+ROWS = 20468
+
+
+def psql(headers, rows):
+    widths = [max(len(headers[i]) + 2, *(len(r[i]) for r in rows)) for i in range(len(headers))]
+    line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    head = "|" + "|".join(f" {h.ljust(w)} " for h, w in zip(headers, widths)) + "|"
+    sep = "|" + "+".join("-" * (w + 2) for w in widths) + "|"
+    body = ["|" + "|".join(f" {c.ljust(w)} " for c, w in zip(r, widths)) + "|" for r in rows]
+    return "\n".join([line, head, sep, *body, line])
+
+
+BATCH_USAGE = (
+    f"Usage: az ml service run batch -n {BATCH} [--in=--input:<value>] [--out=--output:<value>] "
+    "[--param=mini_batch_size:<value>] [--param=error_threshold:<value>] [--param=output_action:<value>] "
+    "[--param=run_invocation_timeout:<value>] [-w] [-j <job_id>] [-v]"
+)
+
+
+def batch_show_missing():
+    return I(f"az ml service show batch -n {BATCH}", "", f"Failed.\nResponse code: 404\nWeb service '{BATCH}' not found.\n", 1)
+
+
+def batch_show():
+    first = psql(["NAME", "ENVIRONMENT"], [[BATCH, BATCH_ENV]])
+    second = psql(["SCORING_URL", "INPUTS", "OUTPUTS", "PARAMETERS"],
+                  [[f"{BATCH_ENV}/v1/webservices/{BATCH}/jobs/<job_id>", "--input", "--output",
+                    "mini_batch_size, error_threshold, output_action, run_invocation_timeout"]])
+    return I(f"az ml service show batch -n {BATCH}", f"{first}\n{second}\n\n{BATCH_USAGE}\n")
+
+
+def batch_create():
+    argv = ["az", "ml", "service", "create", "batch", "-f", f"{BATCH_STAGE}/batch_score.py", "-n", BATCH, "--contract",
+            "parallel", f"--in=--input:{BATCH_IN}", f"--out=--output:{BATCH_OUT}",
+            *(f"--param={p}" for p in SETTINGS), "-d", f"{BATCH_STAGE}/score.py", "-d", f"{BATCH_STAGE}/model.pkl",
+            "--title", f"{BATCH}: churn batch scoring"]
+    table = psql(["NAME", "ENVIRONMENT"], [[BATCH, BATCH_ENV]])
+    return I(argv, f"Success.\n{table}\n\n{BATCH_USAGE}\n", duration=1.5)
+
+
+def pipeline_json():
+    return json.dumps({"CreatedTime": "2026-11-29T13:14:07.951Z",
+                       "Description": "Scores churn customers in parallel mini-batches.",
+                       "Endpoint": f"http://127.0.0.1:35007/pipelines/v1.0/PipelineRuns/PipelineSubmit/{PIPE_ID}",
+                       "Id": PIPE_ID, "ModifiedTime": "2026-11-29T13:14:07.951Z", "Name": PIPE, "State": "Active",
+                       "WebService": BATCH}, indent=2, sort_keys=True) + "\n"
+
+
+def pipeline_show(found=True):
+    missing = ("ERROR: {\n    " + VERSION + f',\n    "Error": "Published pipeline \'{PIPE}\' not found.",\n'
+               '    "Response Code": 404\n}\n')
+    return I(f"az ml pipeline show --id {PIPE} -o json", pipeline_json() if found else "", "" if found else missing,
+             0 if found else 1)
+
+
+def pipeline_publish():
+    return I(["az", "ml", "pipeline", "publish", "-n", PIPE, "--service-name", BATCH, "-d",
+              "Scores churn customers in parallel mini-batches.", "-o", "json"], pipeline_json())
+
+
+def batch_run(job=JOB):
+    return I(["az", "ml", "service", "run", "batch", "-n", BATCH, f"--in=--input:{BATCH_IN}"],
+             f"Job {job} submitted on service {BATCH}.\n"
+             f"To check job status, run: az ml service showjob batch -n {BATCH} -j {job}\n")
+
+
+def showjob(state, done=0, total=0, rows=0, failed=0, job=JOB, extra=""):
+    lines = [f"Name: {BATCH}", f"JobId: {job}"]
+    if state != "NotStarted":
+        lines.append("Logs available at: file://<MLOPS_HOME>/batch/jobs/0830181c810c4724a392d5cd27fc9632/logs/job_result.txt")
+    lines.append(f"State: {state}")
+    if total:
+        lines.append(f"Progress: mini-batches {done}/{total}, rows {rows:,} done, {failed:,} failed")
+    if state == "Succeeded":
+        lines.append(f"Output: {BATCH_OUT}/{job}/parallel_run_step.txt")
+    return I(f"az ml service showjob batch -n {BATCH} -j {job}", "\n".join(lines) + "\n" + extra)
+
+
+JOB_FAILED = (
+    "Output (partial): " + BATCH_OUT + "/" + JOB + "/parallel_run_step.txt.partial\n"
+    "Reason: job aborted: 1706 failed rows exceed error_threshold=0\n"
+    "First error:\n"
+    "    mini-batch 3 (<MLOPS_HOME>/staging/churnbatch/batch/input/CATelcoCustomerChurnTrainingSample.csv bytes "
+    "786432-1048576, 1706 rows) attempt 3/3: error on worker 0/process000\n"
+    "    Traceback (most recent call last):\n"
+    '      File "<MLOPS_HOME>/batch/services/churnbatch/5f0e/main.py", line 22, in run\n'
+    "        return score.predict_frame(mini_batch)\n"
+    "    ValueError: could not convert string to float: 'n/a'\n"
+)
+DAEMON_GONE = (
+    "ERROR: {\n    " + VERSION + ',\n    "Error": "Error connecting to the local Model Management service at '
+    'http://127.0.0.1:40973 (ConnectionResetError). It may have stopped during this command: run the command again '
+    "(it restarts the service), then check with 'az ml ... show' whether the change was made. Log: "
+    '<MLOPS_HOME>/daemon/daemon.log"\n}\n'
+)
+
+
+def batch_fresh():
+    return [*train(service=BATCH)[:1], env_show_missing(), env_setup(), env_show("Creating"), env_show("Succeeded"),
+            env_set(), batch_show_missing(), batch_create(), pipeline_show(found=False), pipeline_publish(),
+            batch_run()]
+
+
 IMAGE_FAILED = (
     (RECORDINGS / "42_image_create_fail.txt")
     .read_text()
@@ -508,6 +620,19 @@ AUTH = (
 )
 
 scenarios = {
+    "recipe/churn-batch": [*batch_fresh(), showjob("NotStarted"), showjob("InProgress", 5, 12, 8532),
+                           showjob("Succeeded", 12, 12, ROWS)],
+    "recipe/churn-batch--rerun": [*train(service=BATCH)[:1], env_show("Succeeded"), env_set(), batch_show(),
+                                  pipeline_show(), batch_run("2026-11-29_140112"),
+                                  showjob("Succeeded", 12, 12, ROWS, job="2026-11-29_140112")],
+    "recipe/churn-batch--model-changed": [*train(service=BATCH)[:1], env_show("Succeeded"), env_set(), batch_show(),
+                                          batch_create(), pipeline_show(), batch_run("2026-11-29_140112"),
+                                          showjob("Succeeded", 12, 12, ROWS, job="2026-11-29_140112")],
+    "recipe/churn-batch--job-failed": [*batch_fresh(), showjob("InProgress", 2, 12, 3412),
+                                       showjob("Failed", 4, 12, 5118, 1706, extra=JOB_FAILED)],
+    "recipe/churn-batch--transient-retry": [*batch_fresh(), showjob("InProgress", 5, 12, 8532),
+                                            I(f"az ml service showjob batch -n {BATCH} -j {JOB}", "", DAEMON_GONE, 1),
+                                            showjob("Succeeded", 12, 12, ROWS)],
     "recipe/churn-deploy": full_deploy(),
     "recipe/churn-deploy--rerun": [
         *train(),
@@ -683,7 +808,8 @@ def write(out):
     for name, interactions in scenarios.items():
         path = out / f"{name}.yaml"
         path.parent.mkdir(parents=True, exist_ok=True)
-        header = f"# Replay cassette for `python mlops.py {name.split('/')[0]} ...` ({name.split('/')[1]}).\n# Built from the genuine legacy transcripts' formats (recordings/legacy-az-ml), names and ids adapted.\n"
+        source = "legacy-az-ml-batch" if "batch" in name else "legacy-az-ml"
+        header = f"# Replay cassette for `python mlops.py {name.split('/')[0]} ...` ({name.split('/')[1]}).\n# Built from the genuine legacy transcripts' formats (recordings/{source}), names and ids adapted.\n"
         path.write_text(header + yamlio.dump({"version": 1, "interactions": interactions}), encoding="utf-8")
         print(path, len(interactions))
 

@@ -14,6 +14,7 @@ from importlib import resources
 
 import pytest
 
+from mlops_engine.cli.commands.batch_table import ENGINE_FLAGS, PIPELINE_COMMANDS
 from mlops_engine.cli.commands.service import _options
 from mlops_engine.cli.commands.table import COMMANDS
 from mlops_engine.cli.errors import UsageError
@@ -21,16 +22,23 @@ from mlops_engine.cli.main import _build_parser, main
 
 GLOBAL = {"-h", "--help", "--output", "-o", "--verbose", "--debug", "--query"}
 HIDDEN = {("env", "set"): {"--disable-dashboard"}}  # registered hidden in the genuine CLI (reference 5.1)
-# Not part of azure-cli-ml (Workbench-only; docs/compatibility.md): no genuine help to compare with.
-NOT_GENUINE = {("experiment", "submit"), ("experiment", "prepare")}
-_ARG = re.compile(r"^    (-[^:\[]*?)\s*(\[Required\])?\s*:(.*)$")
+# Not part of azure-cli-ml (Workbench-only, or engine additions; docs/compatibility.md): no genuine help.
+NOT_GENUINE = {("experiment", "submit"), ("experiment", "prepare"), *PIPELINE_COMMANDS}
+# `--driver-file -f [Required]` (no description) is a flag line too (service create batch, transcript 01)
+_ARG = re.compile(r"^    (-[^:\[]*?)\s*(\[Required\])?\s*(?::(.*))?$")
+ENGINE_SECTION = "Local Engine Arguments"  # the engine's own flags (batch_table.ENGINE_FLAGS), after the genuine ones
+
+
+def _genuine_text(path: tuple[str, ...]) -> str:
+    """The genuine help's argument sections (without the engine's section and the global arguments)."""
+    helps = json.loads(resources.files("mlops_engine.cli").joinpath("helps.json").read_text())
+    return helps[" ".join(("az", "ml", *path))].split(ENGINE_SECTION)[0].split("Global Arguments")[0]
 
 
 def _genuine(path: tuple[str, ...]) -> dict[str, bool]:
     """Flag -> required, from the genuine help of `az ml <path>`."""
-    helps = json.loads(resources.files("mlops_engine.cli").joinpath("helps.json").read_text())
     flags: dict[str, bool] = {}
-    for line in helps[" ".join(("az", "ml", *path))].splitlines():
+    for line in _genuine_text(path).splitlines():
         match = _ARG.match(line)
         if match:  # `--name -n [Required]: ...` is argparse-required; `--image-id : [Required] ...` is not
             for flag in match.group(1).split():
@@ -41,7 +49,7 @@ def _genuine(path: tuple[str, ...]) -> dict[str, bool]:
 def _ours(path: tuple[str, ...]) -> dict[str, bool]:
     parser = _build_parser(path, COMMANDS[path])
     return {flag: action.required for action in parser._actions for flag in action.option_strings
-            if flag not in GLOBAL and flag not in HIDDEN.get(path, set())}
+            if flag not in GLOBAL and flag not in HIDDEN.get(path, set()) and flag not in ENGINE_FLAGS.get(path, ())}
 
 
 @pytest.mark.parametrize("path", [p for p in COMMANDS if p not in NOT_GENUINE], ids=" ".join)
@@ -51,14 +59,23 @@ def test_each_command_accepts_exactly_the_genuine_flags(path: tuple[str, ...]) -
     assert _ours(path) == _genuine(path)
 
 
+def test_engine_flags_are_listed_apart_in_the_help():
+    """The engine's own flags (docs/compatibility.md) exist, and their help lists them in their own section."""
+    helps = json.loads(resources.files("mlops_engine.cli").joinpath("helps.json").read_text())
+    for path, flags in ENGINE_FLAGS.items():
+        parser = _build_parser(path, COMMANDS[path])
+        assert set(flags) <= {f for action in parser._actions for f in action.option_strings}
+        section = helps[" ".join(("az", "ml", *path))].split(ENGINE_SECTION)[1].split("Global Arguments")[0]
+        assert sorted(m.group(1) for line in section.splitlines() if (m := _ARG.match(line))) == sorted(flags)
+
+
 def _help_defaults(path: tuple[str, ...]) -> dict[str, str]:
     """Long flag -> the `Default: X` its genuine help states."""
-    helps = json.loads(resources.files("mlops_engine.cli").joinpath("helps.json").read_text())
     entries: list[tuple[str, str]] = []
-    for line in helps[" ".join(("az", "ml", *path))].splitlines():
+    for line in _genuine_text(path).splitlines():
         match = _ARG.match(line)
         if match:
-            entries.append((match.group(1).split()[0], match.group(3)))
+            entries.append((match.group(1).split()[0], match.group(3) or ""))
         elif entries and line.startswith("     "):
             entries[-1] = (entries[-1][0], entries[-1][1] + " " + line.strip())
     found = {flag: re.search(r"Default:\s*(\S+?)\.?$", text.strip()) for flag, text in entries}

@@ -1,4 +1,4 @@
-"""Schema 1 -> 2: a home written by the previous daemon (fixtures/home_v1, see make_home_v1.py) is migrated
+"""Schema 1 -> 2 (-> 3): a home written by the previous daemon (fixtures/home_v1, see make_home_v1.py) is migrated
 in place and answers every GET exactly as the previous daemon did."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def test_v1_home_is_migrated_in_place(tmp_path):
     before.close()
 
     db = Database(home / "state.db")
-    assert db.schema_version() == len(MIGRATIONS) == 2
+    assert db.schema_version() == len(MIGRATIONS) == 3  # 1 -> 2 -> 3 (batch tables)
     conn = db.conn()
     for table, count in counts.items():
         assert conn.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0] == count, table

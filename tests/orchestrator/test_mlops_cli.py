@@ -107,7 +107,7 @@ def test_entry_script_only_calls_main(tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count("ok: ") == 3
+    assert proc.stdout.count("ok: ") == 4  # the bundled recipes
     proc = subprocess.run(
         [sys.executable, str(REPO / "mlops.py"), "rollback"],
         capture_output=True,

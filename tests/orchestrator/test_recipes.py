@@ -63,7 +63,7 @@ def test_overrides_are_typed_and_validated():
 
 
 def test_unknown_recipe_lists_bundled():
-    with pytest.raises(RecipeError, match="bundled recipes: churn-deploy, rollback, update-service"):
+    with pytest.raises(RecipeError, match="bundled recipes: churn-batch, churn-deploy, rollback, update-service"):
         recipes.load("nope")
 
 

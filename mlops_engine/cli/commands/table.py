@@ -6,32 +6,10 @@ imports only that command's module. Flag order is the legacy registration order 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from mlops_engine.cli.commands.batch_table import BATCH_COMMANDS, PIPELINE_COMMANDS
+from mlops_engine.cli.commands.spec import A, Arg, Command
 
-
-@dataclass(frozen=True)
-class Arg:
-    flags: tuple[str, ...]
-    dest: str
-    required: bool = False
-    action: str | None = None  # store_true | append
-    default: Any = None
-    type: Any = None
-    nargs: str | None = None
-    const: Any = None
-    hidden: bool = False
-
-
-@dataclass(frozen=True)
-class Command:
-    handler: str  # "module:function" under mlops_engine.cli.commands
-    args: tuple[Arg, ...] = field(default_factory=tuple)
-    positionals: tuple[str, ...] = ()  # experiment submit: script + its args
-
-
-def A(*flags: str, dest: str, **kw: Any) -> Arg:
-    return Arg(tuple(flags), dest, **kw)
+__all__ = ["COMMANDS", "A", "Arg", "Command", "groups"]
 
 
 V = A("-v", dest="verb", action="store_true")
@@ -207,9 +185,14 @@ COMMANDS: dict[tuple[str, ...], Command] = {
 }
 
 
+COMMANDS.update(BATCH_COMMANDS)
+COMMANDS.update(PIPELINE_COMMANDS)
+
+
 def groups() -> dict[tuple[str, ...], list[str]]:
     """Group path -> ordered child words (the order shown in `usage: ... {a,b,c}`)."""
-    order: dict[tuple[str, ...], list[str]] = {(): ["account", "env", "image", "manifest", "model", "service", "experiment"]}
+    order: dict[tuple[str, ...], list[str]] = {(): ["account", "env", "image", "manifest", "model", "service", "experiment",
+                                                    "pipeline"]}
     explicit = {
         ("model",): ["register", "show", "list"],
         ("manifest",): ["create", "show", "list"],
@@ -217,11 +200,13 @@ def groups() -> dict[tuple[str, ...], list[str]]:
         ("env",): ["setup", "show", "list", "set", "delete", "local", "cluster", "get-credentials"],
         ("account",): ["modelmanagement"],
         ("account", "modelmanagement"): ["create", "show", "list", "update", "delete", "set"],
-        ("service",): ["create", "delete", "keys", "list", "logs", "run", "show", "update", "usage"],
+        ("service",): ["canceljob", "create", "delete", "keys", "list", "listjobs", "logs", "run", "show", "showjob",
+                       "update", "usage"],
         ("experiment",): ["submit", "prepare"],
+        ("pipeline",): [p[1] for p in PIPELINE_COMMANDS],
     }
     order.update(explicit)
-    for path in COMMANDS:
+    for path in COMMANDS:  # service <verb> realtime|batch, in the command table's order
         if path[0] == "service":
-            order[path[:2]] = ["realtime"]
+            order.setdefault(path[:2], []).append(path[2])
     return order

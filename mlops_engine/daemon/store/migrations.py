@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Final
 
 from .migration_v2 import run_script, to_v2
+from .migration_v3 import to_v3
 
 Migration = Callable[[sqlite3.Connection], None]
 
@@ -55,4 +56,4 @@ def _to_v1(conn: sqlite3.Connection) -> None:
     run_script(conn, _V1)
 
 
-MIGRATIONS: Final[list[Migration]] = [_to_v1, to_v2]
+MIGRATIONS: Final[list[Migration]] = [_to_v1, to_v2, to_v3]

@@ -29,7 +29,7 @@ def _recipe(tmp_path, steps, params=""):
 def test_bundled_recipes_are_valid(cli):
     run = cli.run(["validate"])
     assert run.exit_code == 0, run.stderr
-    assert run.stdout.count("ok: ") == 3
+    assert run.stdout.count("ok: ") == 4  # churn-deploy, update-service, rollback, churn-batch
 
 
 def test_invalid_recipe_names_file_and_path(cli, tmp_path):
