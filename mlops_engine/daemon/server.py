@@ -37,7 +37,7 @@ class Limits:
 
     max_json_body: int = 64 << 20
     max_artifact: int = 4 << 30
-    headers: HeaderLimits = HeaderLimits()
+    headers: HeaderLimits = field(default_factory=HeaderLimits)
 
 
 @dataclass
