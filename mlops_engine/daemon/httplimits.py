@@ -91,7 +91,7 @@ class BoundedRequestHandler(BaseHTTPRequestHandler):
     Subclasses set `header_limits` and implement `protocol_error(status, message)` (the JSON error response).
     """
 
-    header_limits: HeaderLimits = HeaderLimits()  # noqa: RUF009 - a frozen record shared by every handler
+    header_limits: HeaderLimits = HeaderLimits()
     timeout = IDLE_TIMEOUT_S
 
     def handle_one_request(self) -> None:
