@@ -9,6 +9,7 @@ import secrets
 import threading
 
 from ..paths import Paths
+from ..tokenfile import TokenFileError, read_token
 from .engine import Engine
 from .ids import now_iso
 from .jsonvalue import JSON
@@ -23,13 +24,13 @@ log = logging.getLogger(__name__)
 
 
 def ensure_token(paths: Paths) -> str:
-    """Read daemon/token, creating it (64 hex, mode 0600) if missing."""
+    """Read daemon/token, creating it (64 hex, mode 0600) if missing, replacing it if damaged."""
     try:
-        token = paths.token_file.read_text().strip()
-        if len(token) == 64:
-            return token
+        return read_token(paths.token_file)
     except FileNotFoundError:
         pass
+    except TokenFileError as exc:
+        log.warning("%s: writing a new token (clients read it again)", exc)
     token = secrets.token_hex(32)
     write_atomic(paths.token_file, token.encode(), paths.tmp, mode=0o600)
     return token
@@ -72,6 +73,7 @@ class Daemon:
         reap_orphan_replicas(paths)
         self.engine = Engine.open(paths, _supervisor(supervisor_factory))
         self.server = self._bind(limits or Limits())
+        self.server.home = paths.home
         self.engine.port = self.server.server_address[1]
 
     def _bind(self, limits: Limits) -> EngineHTTPServer:

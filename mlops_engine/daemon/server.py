@@ -17,6 +17,7 @@ from email.message import Message
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
 from io import BufferedIOBase
+from pathlib import Path
 from typing import Final
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,6 +25,7 @@ from .. import __version__
 from .errors import ApiError, ErrorInfo, bad_request, render_error
 from .httplimits import LISTEN_BACKLOG, BoundedRequestHandler, FramingError, HeaderLimits, content_length
 from .jsonvalue import JSON, JSONObject
+from .storage import insufficient_storage, is_full
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("mlops_engine.daemon.access")
@@ -158,6 +160,7 @@ class EngineHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     request_queue_size = LISTEN_BACKLOG
+    home: Path | None = None  # the engine home, named in a disk-full answer
 
     def __init__(
         self, address: tuple[str, int], router: Router, token: str, limits: Limits | None = None
@@ -209,11 +212,13 @@ class _RequestHandler(BoundedRequestHandler):
             response = self.server.router.dispatch(request)
         except ApiError as err:
             response = error_response(err.info)
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error in %s %s", self.command, split.path)
-            response = error_response(
-                ErrorInfo(500, "InternalServerError", "Internal server error; see daemon.log.")
-            )
+            if is_full(exc):
+                info = insufficient_storage(f"handling {self.command} {split.path}", self.server.home).info
+            else:
+                info = ErrorInfo(500, "InternalServerError", "Internal server error; see daemon.log.")
+            response = error_response(info)
         # Drain an unread body so the keep-alive connection stays usable.
         if not request.consumed and self.command in ("POST", "PUT", "PATCH"):
             try:
