@@ -12,6 +12,7 @@ import logging
 import os
 import platform
 import shlex
+import sqlite3
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from orchestrator.commands.rollback import rollback
 from orchestrator.commands.update_service import update_service
 from orchestrator.commands.validate import validate
 from orchestrator.errors import MlopsError, RecipeError
+from orchestrator.journalfile import journal_error
 from orchestrator.output import Output
 from orchestrator.result import BUG, FAILED, INTERRUPTED, USAGE, ExitCode, Outcome
 from orchestrator.scrub import scrub_argv
@@ -237,6 +239,9 @@ def main(argv: Sequence[str] | None = None, *, session: Session | None = None) -
         outcome = Outcome(command, {}, tuple(session.out.messages), (str(exc),), FAILED)
     except KeyboardInterrupt:
         outcome = Outcome(command, {}, tuple(session.out.messages), ("interrupted",), INTERRUPTED)
+    except sqlite3.DatabaseError as exc:  # only the journal is SQLite: damaged or locked in the middle of a run
+        error = journal_error(paths.journal_db(), exc)
+        outcome = Outcome(command, {}, tuple(session.out.messages), (str(error),), FAILED)
     except Exception as exc:  # noqa: BLE001 - the one place where anything else is a bug
         log_path = _crash_log(argv)
         outcome = Outcome(
