@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -63,7 +64,7 @@ def test_a_schema_nested_200000_deep_is_refused_at_build(az: Az) -> None:
     err = _error(az("image", "create", "-n", "deep", "--manifest-id", manifest_id))
     assert "Image creation failed due to an error building the docker image." in err
     log_uri = json.loads(err.removeprefix("ERROR: "))["Error"]["Log Information"]
-    last = open(log_uri.removeprefix("file://")).read().splitlines()[-1]
+    last = Path(log_uri.removeprefix("file://")).read_text().splitlines()[-1]
     assert last.startswith("ERROR: the schema file deep_schema.json is nested too deeply")
     # 65 levels: parsed, then refused by the depth check
     (az.work / "deep_schema.json").write_text("[" * 65 + "]" * 65)
@@ -71,6 +72,6 @@ def test_a_schema_nested_200000_deep_is_refused_at_build(az: Az) -> None:
               "-s", "deep_schema.json", check=True)
     err = _error(az("image", "create", "-n", "deep", "--manifest-id", made.stdout.split("Id: ")[1].split()[0]))
     log_uri = json.loads(err.removeprefix("ERROR: "))["Error"]["Log Information"]
-    last = open(log_uri.removeprefix("file://")).read().splitlines()[-1]
+    last = Path(log_uri.removeprefix("file://")).read_text().splitlines()[-1]
     assert last == ("ERROR: the schema file deep_schema.json is nested 65 levels deep; a service schema is nested at "
                     "most 64 levels deep (regenerate it with the schema generator)")
