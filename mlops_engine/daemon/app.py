@@ -18,7 +18,7 @@ from .server import EngineHTTPServer, Limits, Request, Response, Route, Router, 
 from .store.files import clean_tmp, write_atomic, write_json_atomic
 from .work import builds, deployments, operations, provisioning
 from .work.orphans import reap_orphan_replicas
-from .work.supervision import Supervisor, SupervisorFactory
+from .work.supervision import Supervisor, SupervisorFactory, prepare_home
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,7 @@ class Daemon:
     ) -> None:
         self.paths = paths
         paths.ensure()
+        prepare_home(paths.home, (paths.images,))  # as root: replicas may traverse to their bundle, no further
         self.token = ensure_token(paths)
         clean_tmp(paths.tmp)
         reap_orphan_replicas(paths)
