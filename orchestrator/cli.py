@@ -231,6 +231,7 @@ def main(argv: Sequence[str] | None = None, *, session: Session | None = None) -
         session._runner = recorder
     command = " ".join(w for w in (args.command, getattr(args, "recipe_word", None)) if w)
     handler: Handler = args.func
+    umask = os.umask(0o077)  # what a run writes goes to MLOPS_HOME, where every file is private (issue 13)
     try:
         outcome = handler(args, session)
     except RecipeError as exc:  # the recipe (or an override) is invalid: nothing has run
@@ -248,6 +249,8 @@ def main(argv: Sequence[str] | None = None, *, session: Session | None = None) -
             command, {}, tuple(session.out.messages),
             (f"unexpected error {exc!r}; this is a bug in mlops. Details: {log_path}",), BUG,
         )  # fmt: skip
+    finally:
+        os.umask(umask)
     if recorder is not None and record_to:
         recorder.save(Path(record_to))
         session.out.detail(f"recorded {len(recorder.interactions)} interactions to {record_to}")

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlops_engine.cli.errors import CliError, HttpError
@@ -53,6 +54,11 @@ def _read_info(paths: Paths) -> tuple[int, str] | None:
         raise CliError(f"Error, {exc}, {repair_hint(exc.path, pid)}") from None
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _private(path: Path) -> int:
+    """An append descriptor on a file of the home, created 0600 (the home holds only private files)."""
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
 
 
 class Client:
@@ -94,13 +100,13 @@ class Client:
         import fcntl
 
         self.paths.ensure()
-        with open(self.paths.daemon_lock, "a+") as lock:
+        with os.fdopen(_private(self.paths.daemon_lock), "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             found = _read_info(self.paths)
             if found and self._alive(*found):  # another CLI started it while we waited
                 self._port, self._token = found
                 return
-            with open(self.paths.daemon_log, "ab") as log:
+            with os.fdopen(_private(self.paths.daemon_log), "ab") as log:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "mlops_engine.daemon"],
                     stdin=subprocess.DEVNULL,

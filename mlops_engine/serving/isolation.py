@@ -115,7 +115,8 @@ def plan(service_id: str, home: Path) -> Confinement:
 
 def prepare_home(home: Path, shared: tuple[Path, ...]) -> None:
     """As root: the home and the `shared` directories (images/) are 0710 root:<replica group>, so a replica
-    can walk to its bundle but list nothing and open nothing else. Not root: the home stays 0700."""
+    can walk to its bundle but list nothing and open nothing else; every other entry of the home loses any
+    right of group and others (a safety net: each writer creates them private). Not root: nothing to do."""
     if os.geteuid() != 0:
         return
     group = replica_group(home)
@@ -123,6 +124,10 @@ def prepare_home(home: Path, shared: tuple[Path, ...]) -> None:
         path.mkdir(mode=0o700, exist_ok=True)
         os.chown(path, 0, group)
         os.chmod(path, 0o710)
+    for entry in home.iterdir():
+        st = entry.lstat()
+        if entry not in shared and not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077:
+            os.chmod(entry, stat.S_IMODE(st.st_mode) & 0o700)
 
 
 def share_with_replicas(root: Path, home: Path) -> None:
