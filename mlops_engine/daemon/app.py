@@ -68,7 +68,7 @@ class Daemon:
     ) -> None:
         self.paths = paths
         paths.ensure()
-        prepare_home(paths.home, (paths.images,))  # as root: replicas may traverse to their bundle, no further
+        prepare_home(paths.home)  # as root: replicas may traverse to their bundle, no further
         self.token = ensure_token(paths)
         clean_tmp(paths.tmp)
         reap_orphan_replicas(paths)

@@ -58,12 +58,17 @@ def _mount(source: str | None, target: str, fstype: str | None, flags: int, data
     _call(_libc.mount(enc[0], enc[1], enc[2], ctypes.c_ulong(flags), enc[3]), f"mount {target}")
 
 
-def _searchable(st: os.stat_result, uid: int, gid: int) -> bool:
+def _allowed(st: os.stat_result, uid: int, gid: int, want: int) -> bool:
+    """Whether (uid, gid) has the `want` bits (a mask of the "other" triplet, e.g. 0o5 = r-x) on a file."""
     if st.st_uid == uid:
-        return bool(st.st_mode & stat.S_IXUSR)
+        return st.st_mode >> 6 & want == want
     if st.st_gid == gid:
-        return bool(st.st_mode & stat.S_IXGRP)
-    return bool(st.st_mode & stat.S_IXOTH)
+        return st.st_mode >> 3 & want == want
+    return st.st_mode & want == want
+
+
+def _searchable(st: os.stat_result, uid: int, gid: int) -> bool:
+    return _allowed(st, uid, gid, 0o1)
 
 
 def _under(path: Path, root: Path) -> bool:
@@ -134,6 +139,13 @@ def _private_mounts() -> None:
 def _as_user(plan: Confinement, bundle: Path) -> None:
     home = Path(plan.home)
     needed = needed_paths(bundle, home if home.exists() else None)
+    closed = [p for p in needed if p != home and not _allowed(p.stat(), plan.uid, plan.gid, 0o5 if p.is_dir() else 0o4)]
+    if closed:
+        shown = ", ".join(f"{p} ({oct(stat.S_IMODE(p.stat().st_mode))})" for p in closed)
+        raise ConfinementError(
+            f"the replica user (uid {plan.uid}) cannot read {shown}. Make the serving interpreter and the engine "
+            "readable by all users (e.g. chmod -R a+rX on them), or set MLOPS_REPLICA_ISOLATION=off."
+        )
     covers = blocked_ancestors(needed, plan.uid, plan.gid)
     if covers:
         try:

@@ -40,6 +40,10 @@ ENV_VAR: Final = "MLOPS_REPLICA_ISOLATION"
 ID_BASE: Final = 0x40000000  # above the usual system, user and subordinate-id ranges
 ID_SPAN: Final = 1 << 24
 Mode: TypeAlias = Literal["user", "userns", "none"]
+SHARED_DIRS: Final = ("images",)
+"""Directories of the home that replicas walk through (0710 root:<replica group>); what they hold must be
+readable by the group (bundles are 0555/0444; a per-image environment directory goes here too, its trees
+made readable with `share_with_replicas`)."""
 
 
 @dataclass(frozen=True)
@@ -113,13 +117,14 @@ def plan(service_id: str, home: Path) -> Confinement:
     )
 
 
-def prepare_home(home: Path, shared: tuple[Path, ...]) -> None:
-    """As root: the home and the `shared` directories (images/) are 0710 root:<replica group>, so a replica
-    can walk to its bundle but list nothing and open nothing else; every other entry of the home loses any
-    right of group and others (a safety net: each writer creates them private). Not root: nothing to do."""
+def prepare_home(home: Path) -> None:
+    """As root: the home and its SHARED_DIRS are 0710 root:<replica group>, so a replica can walk to its
+    bundle but list nothing and open nothing else; every other entry of the home loses any right of group
+    and others (a safety net: each writer creates them private). Not root: nothing to do."""
     if os.geteuid() != 0:
         return
     group = replica_group(home)
+    shared = [home / name for name in SHARED_DIRS]
     for path in (home, *shared):
         path.mkdir(mode=0o700, exist_ok=True)
         os.chown(path, 0, group)

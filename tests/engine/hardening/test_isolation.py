@@ -181,3 +181,27 @@ def test_userns_mode_hides_the_home_and_drops_every_capability(tmp_path: Path):
     assert lines[2] == "umount -1 1"  # EPERM: the cover cannot be taken away
     assert lines[3] == "0000000000000000"
     assert (home / "daemon" / "token").read_text() == "a" * 64  # outside, nothing changed
+
+
+_UNREADABLE_CHILD = r"""
+import sys
+from pathlib import Path
+from mlops_engine.serving.confine import ConfinementError, apply
+from mlops_engine.serving.isolation import Confinement
+try:
+    apply(Confinement("user", sys.argv[1], 0x40000001, 0x40000002), Path(sys.argv[2]))
+except ConfinementError as exc:
+    print(exc)
+"""
+
+
+@pytest.mark.skipif(not ROOT, reason="user mode is the engine-as-root mode")
+def test_a_bundle_the_replica_user_cannot_read_is_refused_before_anything_runs(tmp_path: Path):
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    os.chmod(bundle, 0o700)
+    proc = subprocess.run([sys.executable, "-c", _UNREADABLE_CHILD, str(tmp_path / "nohome"), str(bundle)],
+                          capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert f"the replica user (uid {0x40000001}) cannot read {bundle} (0o700)" in proc.stdout
+    assert "MLOPS_REPLICA_ISOLATION=off" in proc.stdout
