@@ -88,8 +88,12 @@ def needed_paths(bundle: Path, home: Path | None) -> list[Path]:
         path = Path(c).resolve()
         if path.exists() and path not in found:
             found.append(path)
-    # keep the outermost: a bind mount brings everything below it
-    return [p for p in found if not any(q != p and _under(p, q) for q in found)]
+    return found
+
+
+def _outermost(paths: list[Path]) -> list[Path]:
+    """Drop the paths inside another one: a bind mount brings everything below it."""
+    return [p for p in paths if not any(q != p and _under(p, q) for q in paths)]
 
 
 def blocked_ancestors(paths: list[Path], uid: int, gid: int) -> list[Path]:
@@ -107,11 +111,14 @@ def blocked_ancestors(paths: list[Path], uid: int, gid: int) -> list[Path]:
 
 
 def _make(path: Path, directory: bool) -> None:
-    """A mount point in the cover, 0755 whatever the umask (the daemon's is 077)."""
-    if directory:
-        path.mkdir(exist_ok=True)
-    else:
-        path.touch(exist_ok=True)
+    """A mount point in the cover, 0755 whatever the umask (the daemon's is 077); one made already is kept."""
+    try:
+        if directory:
+            path.mkdir()
+        else:
+            path.touch(exist_ok=False)
+    except FileExistsError:
+        return
     os.chmod(path, 0o755 if directory else 0o444)
 
 
@@ -158,7 +165,7 @@ def _as_user(plan: Confinement, bundle: Path) -> None:
                 "every user can traverse the parent directories, or set MLOPS_REPLICA_ISOLATION=off."
             ) from exc
         for cover in covers:
-            _cover(cover, [p for p in needed if _under(p, cover) and p != cover])
+            _cover(cover, _outermost([p for p in needed if _under(p, cover) and p != cover]))
     os.chdir("/")  # a working directory inside the home would stay a way in
     os.setgroups([])
     os.setresgid(plan.gid, plan.gid, plan.gid)
@@ -193,7 +200,7 @@ def _in_userns(plan: Confinement, bundle: Path) -> None:
     Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     if home.is_dir():
-        keep = [p for p in needed_paths(bundle, None) if _under(p, home) and p != home]
+        keep = _outermost([p for p in needed_paths(bundle, None) if _under(p, home) and p != home])
         _cover(home, keep)
     os.chdir("/")
     _drop_capabilities()
