@@ -40,6 +40,9 @@ PR_SET_NO_NEW_PRIVS: Final = 38
 _LINUX_CAPABILITY_VERSION_3: Final = 0x20080522
 
 
+ENGINE_DIR: Final = Path(__file__).resolve().parents[1]  # mlops_engine/, imported from after the drop
+
+
 class ConfinementError(Exception):
     """The plan could not be applied; the message says what to do."""
 
@@ -77,9 +80,8 @@ def _under(path: Path, root: Path) -> bool:
 
 def needed_paths(bundle: Path, home: Path | None) -> list[Path]:
     """What the replica reads after the drop: bundle, home, interpreter prefixes, sys.path, this package."""
-    engine = Path(__file__).resolve().parents[1]  # mlops_engine/
     candidates: Iterable[str | Path] = (
-        bundle, *([home] if home else []), sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path, engine,
+        bundle, *([home] if home else []), sys.prefix, sys.base_prefix, sys.exec_prefix, *sys.path, ENGINE_DIR,
     )  # fmt: skip
     found: list[Path] = []
     for c in candidates:
@@ -147,8 +149,11 @@ def _as_user(plan: Confinement, bundle: Path) -> None:
     home = Path(plan.home)
     needed = needed_paths(bundle, home if home.exists() else None)
     closed = [p for p in needed if p != home and not _allowed(p.stat(), plan.uid, plan.gid, 0o5 if p.is_dir() else 0o4)]
-    if closed:
-        shown = ", ".join(f"{p} ({oct(stat.S_IMODE(p.stat().st_mode))})" for p in closed)
+    required = {bundle, ENGINE_DIR, Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}
+    fatal = [p for p in closed if p in required]  # another sys.path entry it cannot read is simply not revealed
+    needed = [p for p in needed if p not in closed]
+    if fatal:
+        shown = ", ".join(f"{p} ({oct(stat.S_IMODE(p.stat().st_mode))})" for p in fatal)
         raise ConfinementError(
             f"the replica user (uid {plan.uid}) cannot read {shown}. Make the serving interpreter and the engine "
             "readable by all users (e.g. chmod -R a+rX on them), or set MLOPS_REPLICA_ISOLATION=off."

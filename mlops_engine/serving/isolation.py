@@ -32,7 +32,7 @@ import sys
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, cast
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +64,8 @@ class Confinement:
         data = json.loads(text)
         if not isinstance(data, dict) or data.get("mode") not in ("user", "userns", "none"):
             raise ValueError(f"not a confinement: {text[:80]!r}")
-        return cls(str(data["mode"]), str(data["home"]), int(data["uid"]), int(data["gid"]), str(data["reason"]))  # type: ignore[arg-type]
+        mode = cast(Mode, data["mode"])
+        return cls(mode, str(data["home"]), int(data["uid"]), int(data["gid"]), str(data["reason"]))
 
     def describe(self) -> str:
         if self.mode == "user":
