@@ -22,12 +22,10 @@ Batch workers (mlops_engine.batch) and per-image environments call `plan` / `sha
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import stat
-import subprocess
 import sys
 from dataclasses import asdict, dataclass
 from functools import cache
@@ -76,6 +74,8 @@ class Confinement:
 
 
 def _id(*parts: str) -> int:
+    import hashlib  # the daemon's side only: the replica imports this module to read its --confine
+
     digest = hashlib.sha256("\0".join(parts).encode()).digest()
     return ID_BASE + int.from_bytes(digest[:3], "big")
 
@@ -93,6 +93,8 @@ def replica_ids(home: Path, service_id: str) -> tuple[int, int]:
 @cache
 def _userns_works() -> bool:
     """Can this (non-root) user create a user + mount namespace? Probed once in a child process."""
+    import subprocess
+
     probe = (
         "import ctypes,sys;libc=ctypes.CDLL(None,use_errno=True);"
         "sys.exit(0 if libc.unshare(0x10000000|0x00020000)==0 else 1)"
