@@ -15,6 +15,7 @@ Layout (see docs/engine-api.md):
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,8 +93,14 @@ class Paths:
         return self.home / "tmp"
 
     def ensure(self) -> None:
-        """Create the directory tree (0700 for the home: it holds a token and service keys)."""
-        self.home.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.home, 0o700)
+        """Create the directory tree, private: 0700 directories (the home holds a token and service keys).
+
+        An engine running as root lets the replica group traverse the home and images/ (0710, see
+        serving/isolation.py); that group bit is kept, anything else for group or others is taken away.
+        """
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        mode = stat.S_IMODE(self.home.stat().st_mode)
+        if mode & 0o067:
+            os.chmod(self.home, mode & 0o710)
         for d in (self.daemon_dir, self.artifacts, self.images, self.services, self.cli_dir, self.tmp):
-            d.mkdir(parents=True, exist_ok=True)
+            d.mkdir(mode=0o700, exist_ok=True)

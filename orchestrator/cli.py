@@ -12,6 +12,7 @@ import logging
 import os
 import platform
 import shlex
+import sqlite3
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -27,6 +28,7 @@ from orchestrator.commands.rollback import rollback
 from orchestrator.commands.update_service import update_service
 from orchestrator.commands.validate import validate
 from orchestrator.errors import MlopsError, RecipeError
+from orchestrator.journalfile import journal_error
 from orchestrator.output import Output
 from orchestrator.result import BUG, FAILED, INTERRUPTED, USAGE, ExitCode, Outcome
 from orchestrator.scrub import scrub_argv
@@ -229,6 +231,7 @@ def main(argv: Sequence[str] | None = None, *, session: Session | None = None) -
         session._runner = recorder
     command = " ".join(w for w in (args.command, getattr(args, "recipe_word", None)) if w)
     handler: Handler = args.func
+    umask = os.umask(0o077)  # what a run writes goes to MLOPS_HOME, where every file is private (issue 13)
     try:
         outcome = handler(args, session)
     except RecipeError as exc:  # the recipe (or an override) is invalid: nothing has run
@@ -237,12 +240,17 @@ def main(argv: Sequence[str] | None = None, *, session: Session | None = None) -
         outcome = Outcome(command, {}, tuple(session.out.messages), (str(exc),), FAILED)
     except KeyboardInterrupt:
         outcome = Outcome(command, {}, tuple(session.out.messages), ("interrupted",), INTERRUPTED)
+    except sqlite3.DatabaseError as exc:  # only the journal is SQLite: damaged or locked in the middle of a run
+        error = journal_error(paths.journal_db(), exc)
+        outcome = Outcome(command, {}, tuple(session.out.messages), (str(error),), FAILED)
     except Exception as exc:  # noqa: BLE001 - the one place where anything else is a bug
         log_path = _crash_log(argv)
         outcome = Outcome(
             command, {}, tuple(session.out.messages),
             (f"unexpected error {exc!r}; this is a bug in mlops. Details: {log_path}",), BUG,
         )  # fmt: skip
+    finally:
+        os.umask(umask)
     if recorder is not None and record_to:
         recorder.save(Path(record_to))
         session.out.detail(f"recorded {len(recorder.interactions)} interactions to {record_to}")

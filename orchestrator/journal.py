@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,6 +63,19 @@ MIGRATIONS: Final[dict[int, str]] = {
 }
 
 
+def _wal(db: sqlite3.Connection, attempts: int = 200) -> None:
+    """Switch to WAL. SQLite answers `database is locked` at once (no busy wait) when another process is
+    switching the same new file, so this retries briefly; once a file is in WAL mode the switch is a no-op."""
+    for attempt in range(attempts):
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.01 + 0.001 * attempt)
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -93,6 +107,7 @@ class Deployment:
     resource_group: str | None = None
     account: str | None = None
     environment: str | None = None
+    run_id: int | None = None
 
 
 class Journal:
@@ -105,12 +120,18 @@ class Journal:
         # Autocommit: each record is committed before the next az call runs. WAL + synchronous=NORMAL
         # survives kill -9 of this process (only an OS crash can lose the last commits).
         self._db = sqlite3.connect(str(path), timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        _wal(self._db)
         self._db.execute("PRAGMA synchronous=NORMAL")
         self.migrate()
 
     def close(self) -> None:
         self._db.close()
+
+    def check(self) -> None:
+        """sqlite3.DatabaseError when the file is damaged (a page SQLite cannot read, a broken index)."""
+        problems = [str(row[0]) for row in self._db.execute("PRAGMA quick_check")]
+        if problems != ["ok"]:
+            raise sqlite3.DatabaseError("; ".join(problems[:3]))
 
     def version(self) -> int:
         has = self._db.execute("SELECT name FROM sqlite_master WHERE name='schema_version'").fetchone()
@@ -120,27 +141,35 @@ class Journal:
         return int(row[0]) if row else 0
 
     def migrate(self) -> None:
-        """Apply MIGRATIONS[current+1 .. FORMAT_VERSION], each in its own transaction."""
-        current = self.version()
-        if current > FORMAT_VERSION:
-            from orchestrator.errors import MlopsError
+        """Apply MIGRATIONS[current+1 .. FORMAT_VERSION] in one write transaction.
 
-            raise MlopsError(
-                f"{self.path} has format version {current}, newer than this mlops ({FORMAT_VERSION}); upgrade mlops"
-            )
-        for target in range(current + 1, FORMAT_VERSION + 1):
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
+        The version is read again under the write lock: two first runs at once used to both read 0 and one
+        crashed on `table runs already exists`.
+        """
+        if self.version() == FORMAT_VERSION:  # the common case takes no write lock
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            current = self.version()
+            if current > FORMAT_VERSION:
+                from orchestrator.errors import MlopsError
+
+                raise MlopsError(
+                    f"{self.path} has format version {current}, newer than this mlops ({FORMAT_VERSION}); "
+                    "upgrade mlops"
+                )
+            for target in range(current + 1, FORMAT_VERSION + 1):
                 for statement in MIGRATIONS[target].split(";"):
                     if statement.strip():
                         self._db.execute(statement)
+            if current < FORMAT_VERSION:
                 self._db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
                 self._db.execute("DELETE FROM schema_version")
-                self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (target,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+                self._db.execute("INSERT INTO schema_version (version) VALUES (?)", (FORMAT_VERSION,))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     # runs and steps
     def start_run(self, command: str, recipe: str | None, params: dict[str, object]) -> int:
@@ -261,10 +290,31 @@ class Journal:
             (outcome, service_id, deployment_id),
         )
 
+    def settle(self, deployment_id: int, outcome: str, action: str | None = None) -> None:
+        """Correct a row after the fact (reconcile.py): its outcome, and its action when it was not what ran."""
+        self._db.execute(
+            "UPDATE deployments SET outcome=?, action=COALESCE(?, action) WHERE id=?", (outcome, action, deployment_id)
+        )
+
+    def smoke_ran(self, run_id: int | None) -> bool:
+        """Whether run `run_id` got to a smoke step (its deployment's failure may then be the smoke test's)."""
+        row = self._db.execute("SELECT 1 FROM steps WHERE run_id=? AND kind='smoke' LIMIT 1", (run_id,)).fetchone()
+        return row is not None
+
+    def end_stale_runs(self, current_run_id: int) -> int:
+        """Runs still 'running' other than this one ended without saying so (killed); the caller holds the home's
+        run lock, so none of them can still be running. Returns how many were marked 'interrupted'."""
+        cur = self._db.execute(
+            "UPDATE runs SET status='interrupted', finished_at=COALESCE(finished_at, ?) "
+            "WHERE status='running' AND id != ?",
+            (self._now(), current_run_id),
+        )
+        return cur.rowcount
+
     def deployments(self, service_name: str | None = None) -> list[Deployment]:
         query = (
             "SELECT id, service_name, service_id, image_id, image_name, image_version, model_name, model_version, "
-            "deployed_at, outcome, action, resource_group, account, environment FROM deployments"
+            "deployed_at, outcome, action, resource_group, account, environment, run_id FROM deployments"
         )
         args: tuple[str, ...] = ()
         if service_name:

@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from orchestrator import dataflow, paths
+from orchestrator import dataflow, paths, runlock
 from orchestrator.azcli import Az
 from orchestrator.context import Context, JournalingRunner, Options
 from orchestrator.errors import MlopsError, RollbackError
-from orchestrator.journal import Journal
+from orchestrator.journalfile import JournalCorrupt, open_journal, scratch_journal
 from orchestrator.products import DeployedService
 from orchestrator.recipes import Recipe
 from orchestrator.result import FAILED, OK, Outcome, StepResult
@@ -50,10 +50,22 @@ def execute(command: str, recipe: Recipe, session: Session, options: Options | N
     dataflow.check(recipe)  # before anything runs, dry run included
     if session.dry_run:
         return plan(command, recipe, session, options)
-    journal = Journal(paths.journal_db())
+    with runlock.hold(paths.home(), f"{session.prog} {command}"):
+        return _execute(command, recipe, session, options)
+
+
+def _execute(command: str, recipe: Recipe, session: Session, options: Options) -> Outcome:
+    try:
+        journal = open_journal(paths.journal_db())
+    except JournalCorrupt as exc:
+        if command != "rollback":
+            raise
+        session.out.info(f"warning: {exc}\nRolling back without the journal; this run is not recorded.")
+        journal = scratch_journal()
     run_id = journal.start_run(
         command, recipe.name, {"params": recipe.params_dict(), "options": _options_json(options)}
     )
+    journal.end_stale_runs(run_id)  # we hold the home's run lock: any other 'running' run was killed
     runner = JournalingRunner(session.runner, journal, run_id)
     az = Az(runner, session.az_prefix, sleep=session.sleep, clock=session.clock, jitter=session.jitter)
     ctx = Context(

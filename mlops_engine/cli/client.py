@@ -15,10 +15,12 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mlops_engine.cli.errors import CliError, HttpError
 from mlops_engine.paths import Paths
+from mlops_engine.tokenfile import TokenFileError, read_token, repair_hint
 
 START_TIMEOUT_S = 15.0
 REQUEST_TIMEOUT_S = 120.0
@@ -41,13 +43,22 @@ class Response:
 
 
 def _read_info(paths: Paths) -> tuple[int, str] | None:
+    """(port, token) of the running daemon; None when none runs. A damaged token file of a running daemon is
+    a CliError saying what to do (starting a second daemon on the same home would be worse)."""
     try:
         info = json.loads(paths.daemon_info.read_text())
-        token = paths.token_file.read_text().strip()
-        os.kill(int(info["pid"]), 0)  # cheap liveness check; a stale file means "start it"
-        return int(info["port"]), token
-    except (OSError, ValueError, KeyError):
+        pid, port = int(info["pid"]), int(info["port"])
+        os.kill(pid, 0)  # cheap liveness check; a stale file means "start it"
+        return port, read_token(paths.token_file)
+    except TokenFileError as exc:
+        raise CliError(f"Error, {exc}, {repair_hint(exc.path, pid)}") from None
+    except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def _private(path: Path) -> int:
+    """An append descriptor on a file of the home, created 0600 (the home holds only private files)."""
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
 
 
 class Client:
@@ -89,13 +100,13 @@ class Client:
         import fcntl
 
         self.paths.ensure()
-        with open(self.paths.daemon_lock, "a+") as lock:
+        with os.fdopen(_private(self.paths.daemon_lock), "a+") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             found = _read_info(self.paths)
             if found and self._alive(*found):  # another CLI started it while we waited
                 self._port, self._token = found
                 return
-            with open(self.paths.daemon_log, "ab") as log:
+            with os.fdopen(_private(self.paths.daemon_log), "ab") as log:
                 proc = subprocess.Popen(
                     [sys.executable, "-m", "mlops_engine.daemon"],
                     stdin=subprocess.DEVNULL,
@@ -136,7 +147,13 @@ class Client:
                     self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 self._conn.request(method, path, body=data, headers=headers)
                 resp = self._conn.getresponse()
-                return Response(resp.status, dict(resp.getheaders()), resp.read())
+                answer = Response(resp.status, dict(resp.getheaders()), resp.read())
+                if answer.status == 401:  # the token file no longer holds the running daemon's token
+                    raise CliError(
+                        f"Error, the local Model Management service rejected the token in {self.paths.token_file}, "
+                        + repair_hint(self.paths.token_file, None)
+                    )
+                return answer
             except ConnectionRefusedError as exc:  # never reached the daemon: safe to start it and retry
                 self._conn = None
                 if restarted:

@@ -35,12 +35,14 @@ def stop(paths: Paths, timeout: float = 20.0) -> bool:
     pid = _pid(paths)
     if not _running(pid):
         return False
-    found = _read_info(paths)
-    if found:
-        try:
-            Client(paths).request("POST", "/shutdown")
-        except CliError:
-            pass
+    asked = False
+    try:
+        if _read_info(paths):
+            asked = Client(paths).request("POST", "/shutdown").status == 202
+    except CliError:  # a damaged or stale token file: the daemon stops its replicas on SIGTERM as well
+        pass
+    if not asked:
+        os.kill(pid, signal.SIGTERM)  # type: ignore[arg-type]
     deadline = time.monotonic() + timeout
     while _running(pid) and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -21,10 +21,12 @@ NO_ENV_MODE = "Error retrieving currently set environment. Please run 'az ml env
 
 
 def _write(paths: Paths, name: str, data: dict[str, Any]) -> None:
-    paths.cli_dir.mkdir(parents=True, exist_ok=True)
+    paths.cli_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     target = paths.cli_dir / name
     tmp = target.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True))
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
+        fh.write(json.dumps(data, indent=2, sort_keys=True))
+    os.chmod(tmp, 0o600)  # an older file kept its mode through O_TRUNC
     os.replace(tmp, target)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -46,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     # For tests: "module:callable" returning a Supervisor-compatible object.
     parser.add_argument("--supervisor-factory", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    os.umask(0o077)  # everything the daemon writes in the home is its own: 0600 files, 0700 directories
     paths = Paths.default()
     paths.ensure()
     _setup_logging(paths, args.verbose)

@@ -9,6 +9,7 @@ import secrets
 import threading
 
 from ..paths import Paths
+from ..tokenfile import TokenFileError, read_token
 from .engine import Engine
 from .ids import now_iso
 from .jsonvalue import JSON
@@ -20,19 +21,19 @@ from .store.files import clean_tmp, write_atomic, write_json_atomic
 from .work import builds, deployments, operations, provisioning
 from .work.batch_runtime import BatchRuntime
 from .work.orphans import reap_orphan_replicas
-from .work.supervision import Supervisor, SupervisorFactory
+from .work.supervision import Supervisor, SupervisorFactory, prepare_home
 
 log = logging.getLogger(__name__)
 
 
 def ensure_token(paths: Paths) -> str:
-    """Read daemon/token, creating it (64 hex, mode 0600) if missing."""
+    """Read daemon/token, creating it (64 hex, mode 0600) if missing, replacing it if damaged."""
     try:
-        token = paths.token_file.read_text().strip()
-        if len(token) == 64:
-            return token
+        return read_token(paths.token_file)
     except FileNotFoundError:
         pass
+    except TokenFileError as exc:
+        log.warning("%s: writing a new token (clients read it again)", exc)
     token = secrets.token_hex(32)
     write_atomic(paths.token_file, token.encode(), paths.tmp, mode=0o600)
     return token
@@ -70,12 +71,14 @@ class Daemon:
     ) -> None:
         self.paths = paths
         paths.ensure()
+        prepare_home(paths.home)  # as root: replicas may traverse to their bundle, no further
         self.token = ensure_token(paths)
         clean_tmp(paths.tmp)
         reap_orphan_replicas(paths)
         self.engine = Engine.open(paths, _supervisor(supervisor_factory))
         self.batch = BatchRuntime(self.engine)
         self.server = self._bind(limits or Limits())
+        self.server.home = paths.home
         self.engine.port = self.server.server_address[1]
 
     def _bind(self, limits: Limits) -> EngineHTTPServer:

@@ -14,14 +14,18 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http import HTTPStatus
+from http.server import ThreadingHTTPServer
 from io import BufferedIOBase
+from pathlib import Path
 from typing import Final
 from urllib.parse import parse_qs, urlsplit
 
 from .. import __version__
 from .errors import ApiError, ErrorInfo, bad_request, render_error
+from .httplimits import LISTEN_BACKLOG, BoundedRequestHandler, FramingError, HeaderLimits, content_length
 from .jsonvalue import JSON, JSONObject
+from .storage import insufficient_storage, is_full
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("mlops_engine.daemon.access")
@@ -35,6 +39,7 @@ class Limits:
 
     max_json_body: int = 64 << 20
     max_artifact: int = 4 << 30
+    headers: HeaderLimits = field(default_factory=HeaderLimits)
 
 
 @dataclass
@@ -52,10 +57,11 @@ class Request:
 
     @property
     def length(self) -> int:
+        """The declared body length (the HTTP layer refused a request whose framing is invalid)."""
         try:
-            return int(self.headers.get("Content-Length") or 0)
-        except ValueError as exc:
-            raise bad_request("Invalid Content-Length header.") from exc
+            return content_length(self.headers)
+        except FramingError as exc:
+            raise bad_request(str(exc)) from exc
 
     @property
     def consumed(self) -> bool:
@@ -153,6 +159,8 @@ class Router:
 class EngineHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = LISTEN_BACKLOG
+    home: Path | None = None  # the engine home, named in a disk-full answer
 
     def __init__(
         self, address: tuple[str, int], router: Router, token: str, limits: Limits | None = None
@@ -163,11 +171,15 @@ class EngineHTTPServer(ThreadingHTTPServer):
         super().__init__(address, _RequestHandler)
 
 
-class _RequestHandler(BaseHTTPRequestHandler):
+class _RequestHandler(BoundedRequestHandler):
     server: EngineHTTPServer
     server_version = f"mlops-engine/{__version__}"
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body are separate writes: avoid 40 ms delayed-ACK stalls
+
+    def setup(self) -> None:
+        super().setup()
+        self.header_limits = self.server.limits.headers
 
     def version_string(self) -> str:
         return self.server_version
@@ -179,7 +191,18 @@ class _RequestHandler(BaseHTTPRequestHandler):
         # The request line holds no secrets (tokens travel in headers only).
         access_log.info('"%s" %s %s', self.requestline, code, size)
 
+    def protocol_error(self, status: int, message: str) -> None:
+        code = "".join(word.capitalize() for word in HTTPStatus(status).name.split("_"))
+        response = error_response(ErrorInfo(status, code, message))
+        response.headers.append(("Connection", "close"))
+        self._send(response)
+
     def _handle(self) -> None:
+        try:
+            content_length(self.headers)  # before anything reads the body, the token check included
+        except FramingError as exc:
+            self.send_error(exc.status, str(exc))
+            return
         split = urlsplit(self.path)
         query = {k: v[0] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
         limits = self.server.limits
@@ -189,11 +212,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
             response = self.server.router.dispatch(request)
         except ApiError as err:
             response = error_response(err.info)
-        except Exception:
+        except Exception as exc:
             log.exception("unhandled error in %s %s", self.command, split.path)
-            response = error_response(
-                ErrorInfo(500, "InternalServerError", "Internal server error; see daemon.log.")
-            )
+            if is_full(exc):
+                info = insufficient_storage(f"handling {self.command} {split.path}", self.server.home).info
+            else:
+                info = ErrorInfo(500, "InternalServerError", "Internal server error; see daemon.log.")
+            response = error_response(info)
         # Drain an unread body so the keep-alive connection stays usable.
         if not request.consumed and self.command in ("POST", "PUT", "PATCH"):
             try:

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal, TypeAlias
 
+from ..paths import home_dir
+from . import isolation
 from .api import REPLICA_MODULE, ServiceSpec
 from .messages import Command, Config
 
@@ -117,6 +119,7 @@ def spawn(python: str, spec: ServiceSpec, listen: socket.socket, log_path: Path)
         python, "-P", "-m", REPLICA_MODULE, "--bundle", str(spec.bundle_dir),
         "--listen-fd", str(fd), "--status-fd", str(status_w),
         "--service-name", spec.name, "--mode", spec.mode,
+        *isolation.plan(spec.service_id, home_dir()).argv(),  # the replica's uid/gid: decided here only
     ]  # fmt: skip
     try:
         with open(log_path, "ab") as logf:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from orchestrator import paths
-from orchestrator.journal import Journal
+from orchestrator.journalfile import open_journal
 from orchestrator.result import Outcome
 from orchestrator.session import Session
 
@@ -12,7 +12,7 @@ COLUMNS = ("Service", "Image", "Version", "Image ID", "Model", "Action", "Outcom
 
 def history(service: str | None, session: Session) -> Outcome:
     """Read the journal (no az calls)."""
-    journal = Journal(paths.journal_db())
+    journal = open_journal(paths.journal_db())
     try:
         rows = journal.deployments(service)
     finally:

@@ -21,6 +21,7 @@ from orchestrator.products import (
     ServiceLocation,
 )
 from orchestrator.recipes import Recipe
+from orchestrator.reconcile import Live, needs_reconcile, reconcile
 from orchestrator.result import PlannedCall, StepResult
 
 _GUID: Final = re.compile(
@@ -43,6 +44,18 @@ def selected_location(ctx: Context) -> Location | None:
         return None
     group = env.resource_group if env else account.resource_group if account else ""
     return Location(group, account.account if account else None, env.environment if env else None)
+
+
+def settle_journal(ctx: Context, name: str, found: Service | None, shown: Service | None = None) -> None:
+    """Settle the rows earlier, dead runs left unfinished for this service (reconcile.py); `shown` is a
+    `service show -v` the caller already has, else one is made, only when a row needs it."""
+    if not needs_reconcile(ctx.journal, name):
+        return
+    if shown is None and found is not None:
+        shown = ctx.az.service_show(found.id, verbose=True)
+    live = Live(shown.image_id, shown.state) if shown is not None else Live(None, None)
+    for change in reconcile(ctx.journal, name, live):
+        ctx.out.info(change.describe())
 
 
 def _runs_image(service: Service, image_name: str, image_version: int) -> bool:
@@ -89,14 +102,22 @@ class ServiceStep:
             )  # fmt: skip
 
         current = find_service(ctx, s.name)
+        settle_journal(ctx, s.name, current)
         if current is None:
             dep = record(None, "pending", "create")
             ctx.journal.intend("service", s.name, ctx.run_id)
             try:
                 deployed = ctx.az.service_create(s.name, image_id, s.replicas if cluster else None)
-            except MlopsError:
+            except MlopsError as exc:
                 ctx.journal.set_outcome(dep, "failed")
-                raise
+                raced = find_service(ctx, s.name) if "already exists" in str(exc) else None
+                if raced is None or not _runs_image(raced, image_name, image_version):
+                    raise
+                # another client created it on this very image meanwhile: use it rather than fail
+                ctx.journal.settle(dep, "deployed", "adopt")
+                ctx.exists(f"service {s.name} (id {raced.id}) was created meanwhile on image {image_name}:{image_version}")
+                ctx.provide(DeployedService(raced.id, dep))
+                return StepResult(self.kind, "exists", f"service {raced.id}", {"service_id": raced.id})
             ctx.journal.record("service", s.name, deployed.service_id, ctx.run_id)
             ctx.journal.set_outcome(dep, "deployed", deployed.service_id)
             ctx.created(f"service {s.name} (id {deployed.service_id}) on image {image_name}:{image_version}")
@@ -254,7 +275,9 @@ class Rollback:
         found = find_service(ctx, name)
         if found is None:
             raise RollbackError(self._not_found(name, located))
-        current = ctx.az.service_show(found.id, verbose=True) or found
+        shown = ctx.az.service_show(found.id, verbose=True)
+        settle_journal(ctx, name, found, shown)
+        current = shown or found
         target_id = self._target(ctx, name, current)
         target = ctx.az.image_show(target_id)
         if target is None or target.state != "Succeeded":

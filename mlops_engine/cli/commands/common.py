@@ -85,7 +85,11 @@ def upload(ctx: Context, data: bytes) -> str:
     """Store bytes in the engine's artifact store; returns its url."""
     resp = ctx.client.request("POST", "/artifacts", raw=data)
     if resp.status not in (200, 201):
-        raise CliError(f"Error uploading to the artifact store (HTTP {resp.status}).")
+        try:
+            reason = f": {resp.json()['message']}"
+        except (ValueError, KeyError, TypeError):
+            reason = "."
+        raise CliError(f"Error uploading to the artifact store (HTTP {resp.status}){reason}")
     return str(resp.json()["url"])
 
 

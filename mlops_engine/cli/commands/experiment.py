@@ -38,6 +38,8 @@ def submit(ctx: Context, target: str, script: str, script_args: list[str]) -> No
         raise CliError(f"Script not found: {script}. Run the command from the folder that contains it.")
     project = os.path.basename(os.getcwd()) or "project"
     run_id = f"{project}_{int(time.time() * 1000)}"
+    ctx.paths.ensure()
+    (ctx.paths.home / "runs").mkdir(mode=0o700, exist_ok=True)  # the home's entries are private
     run_dir = ctx.paths.home / "runs" / run_id
     snapshot = run_dir / "snapshot"
     shutil.copytree(os.getcwd(), snapshot, ignore=lambda d, names: [n for n in names if n in _SKIP])

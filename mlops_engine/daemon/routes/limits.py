@@ -11,8 +11,10 @@ printed any MMS error (`Error occurred creating service.` with the response). So
   (the MMS API reference, reference 9.1);
 * `containerResourceReservation`: `cpu` a number of cores (a fraction allowed), `memory` an amount in M or
   G such as `1G` or `300M` (the CLI's help for `--cpu` / `--memory`, which MMS passed to Kubernetes).
-One rule is the local engine's own, not MMS's: `numReplicas` 0 (a service with no replica) is refused,
-because a local service always runs at least one replica (docs/compatibility.md).
+Two rules are the local engine's own, not MMS's: `numReplicas` 0 (a service with no replica) is refused,
+because a local service always runs at least one replica; and model names are 1-255 letters, digits, '_',
+'-' and '.', starting with a letter, digit or '_', because a model file is placed in the image under its
+name (`.`, `..` or 5,000 characters broke the build later; docs/compatibility.md).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from ..errors import bad_request
 from ..jsonvalue import JSON, JSONObject
 
 SERVICE_NAME: Final = re.compile(r"^[a-z0-9][a-z0-9.-]{1,30}[a-z0-9]$")
+MODEL_NAME: Final = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$")
 CPU: Final = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 MEMORY: Final = re.compile(r"^(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[MG]$")
 SETTINGS: Final = (
@@ -50,6 +53,17 @@ def service_name(name: str) -> None:
             f"Service Name: {name} is invalid. The name of a service must consist of lower case alphanumeric "
             "characters, dashes or dots, start and end with an alphanumeric character, and be between 3 and 32 "
             "characters long."
+        )
+
+
+def model_name(name: str) -> None:
+    """A model name the engine can register and later place in an image (the engine's own rule, see below)."""
+    if not MODEL_NAME.fullmatch(name):
+        shown = name if len(name) <= 64 else f"{name[:40]}... ({len(name)} characters)"
+        raise bad_request(
+            f"Model Name: {shown} is invalid. The name of a model must consist of letters, digits, underscores, "
+            "dashes or dots, start with a letter, a digit or an underscore, and be between 1 and 255 characters "
+            "long."
         )
 
 

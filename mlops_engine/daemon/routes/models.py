@@ -11,6 +11,7 @@ from ..jsonvalue import JSON
 from ..server import Request, Response, Route, route
 from ..store import registry
 from ..store.records import Model
+from . import limits
 from .common import MMS, bind, listed, scope_of
 from .fields import opt_str, req_str, str_list
 
@@ -44,6 +45,7 @@ def _register(engine: Engine, req: Request) -> Response:
     scope = scope_of(engine, req)
     body = req.json()
     name = req_str(body, "name")
+    limits.model_name(name)
     tags = str_list(body, "tags")
     url = check_url(engine, body.get("url"), f"model {name}")
     unpack = body.get("unpack", False)

@@ -33,7 +33,7 @@ class ArtifactStore:
     def put_stream(self, stream: ByteStream, length: int) -> tuple[str, int]:
         """Copy `length` bytes into the store; return (sha256, size). EOFError if the stream ends early."""
         digest = hashlib.sha256()
-        with atomic_file(self.paths.tmp, mode=0o444, prefix="artifact-") as out:
+        with atomic_file(self.paths.tmp, mode=0o400, prefix="artifact-") as out:
             remaining = length
             while remaining > 0:
                 chunk = stream.read(min(_CHUNK, remaining))
@@ -49,7 +49,7 @@ class ArtifactStore:
     def put_bytes(self, data: bytes) -> str:
         """Store `data`; return its artifact url."""
         digest = hashlib.sha256(data).hexdigest()
-        with atomic_file(self.paths.tmp, mode=0o444, prefix="artifact-") as out:
+        with atomic_file(self.paths.tmp, mode=0o400, prefix="artifact-") as out:
             out.write(data)
             out.commit(self.path_for(digest))
         return URL_PREFIX + digest

@@ -62,7 +62,7 @@ def write_atomic(target: Path, data: bytes, tmp_dir: Path, mode: int = 0o600) ->
         out.commit(target)
 
 
-def write_json_atomic(target: Path, data: JSON, tmp_dir: Path, mode: int = 0o644) -> None:
+def write_json_atomic(target: Path, data: JSON, tmp_dir: Path, mode: int = 0o600) -> None:
     write_atomic(target, json.dumps(data).encode(), tmp_dir, mode)
 
 

@@ -12,17 +12,21 @@ import tarfile
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 import yaml
 
 from ... import __version__
 from ...paths import Paths
+from ..storage import is_full
 from ..store.artifacts import ArtifactStore
 from ..store.files import publish_tree, remove_tree
 from ..store.records import Asset, Image, Manifest, Model
 from . import depcheck
 
 log = logging.getLogger(__name__)
+
+MAX_SCHEMA_DEPTH: Final = 64  # the legacy generator's schemas are about 8 deep; the replica recurses over it
 
 
 class BuildFailed(Exception):
@@ -63,6 +67,8 @@ class Builder:
             self._keep_log(staging, image.id)
             raise
         except BaseException as exc:
+            if is_full(exc):
+                raise  # nothing more can be written: not even the log
             blog.write(f"ERROR: internal error: {exc!r}")
             self._keep_log(staging, image.id)
             raise
@@ -92,10 +98,7 @@ class Builder:
         _compile(staging / "driver.py", "the generated driver driver.py", staging)
         _compile(app / driver, f"the scoring driver {driver}", staging)
         if schema:
-            try:
-                json.loads((app / schema).read_text())
-            except (OSError, UnicodeDecodeError, ValueError) as exc:
-                raise BuildFailed(f"the schema file {schema} is not valid JSON: {exc}") from exc
+            _check_schema(app / schema, schema)
         meta = {
             "id": image.id,
             "name": image.name,
@@ -136,6 +139,8 @@ class Builder:
             with tarfile.open(source, "r:*") as archive:
                 archive.extractall(app, filter="data")
         except (tarfile.TarError, OSError) as exc:
+            if is_full(exc):  # the archive is fine: the disk is not (said by builds.py, not as a bad archive)
+                raise
             raise BuildFailed(
                 f"{what} is not a valid tar.gz archive or could not be unpacked: {exc}"
             ) from exc
@@ -234,6 +239,38 @@ def _find_driver(wrapper: Path, app: Path) -> tuple[str, str | None]:
 def _inside(app: Path, relative: str) -> bool:
     path = (app / relative).resolve()
     return path.is_file() and path.is_relative_to(app.resolve())
+
+
+def _check_schema(path: Path, name: str) -> None:
+    """The schema must be JSON nested at most MAX_SCHEMA_DEPTH deep (the replica walks it recursively)."""
+    try:
+        document = json.loads(path.read_text())
+    except RecursionError:
+        raise BuildFailed(
+            f"the schema file {name} is nested too deeply to be parsed; a service schema is nested at most "
+            f"{MAX_SCHEMA_DEPTH} levels deep"
+        ) from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise BuildFailed(f"the schema file {name} is not valid JSON: {exc}") from exc
+    depth = _depth(document)
+    if depth > MAX_SCHEMA_DEPTH:
+        raise BuildFailed(
+            f"the schema file {name} is nested {depth} levels deep; a service schema is nested at most "
+            f"{MAX_SCHEMA_DEPTH} levels deep (regenerate it with the schema generator)"
+        )
+
+
+def _depth(document: object) -> int:
+    """How deeply arrays and objects are nested in a parsed JSON document (iterative: no recursion limit)."""
+    deepest, stack = 0, [(document, 1)]
+    while stack:
+        value, level = stack.pop()
+        children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+        if children is None:
+            continue
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def _compile(path: Path, what: str, staging: Path) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from dataclasses import dataclass
 from typing import Final
 
 from ..engine import AccountScope, Engine
 from ..errors import ApiError, ErrorDetail, ErrorInfo, bad_request, internal_error
 from ..ids import new_guid, now_iso
+from ..storage import insufficient_storage, is_full
 from ..store import registry
 from ..store.records import Image, Operation
 from . import operations
@@ -67,6 +69,12 @@ def create(engine: Engine, scope: AccountScope, request: ImageCreate) -> Operati
         except BuildFailed as failed:
             log.info("image %s failed: %s", image.id, failed)
             raise ApiError.of(build_error(build_log_uri(engine, image.id))) from failed
+        except (OSError, sqlite3.Error) as exc:
+            if not is_full(exc):
+                raise
+            log.error("image %s failed: %s", image.id, exc)
+            doing = f"building image {image.name}:{image.version}"
+            raise insufficient_storage(doing, engine.paths.home) from exc
         registry.set_image_state(engine.db, image.id, "Succeeded")
 
     def _on_error(error: ErrorInfo) -> None:

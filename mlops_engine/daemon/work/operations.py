@@ -10,6 +10,7 @@ from typing import Final
 from ..engine import AccountScope, Engine
 from ..errors import ApiError, ErrorDetail, ErrorInfo, internal_error
 from ..ids import new_guid, now_iso
+from ..storage import insufficient_storage, is_full
 from ..store import operations as store
 from ..store.records import Operation, OperationType
 
@@ -42,6 +43,9 @@ def run(engine: Engine, op_id: str, body: Callable[[], None], on_error: Callable
             _fail(failed.info)
         except Exception as exc:
             log.exception("operation %s crashed", op_id)
+            if is_full(exc):
+                _fail(insufficient_storage(f"running operation {op_id}", engine.paths.home).info)
+                return
             _fail(
                 ErrorInfo(
                     500,

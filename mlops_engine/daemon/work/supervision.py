@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from ...serving.api import REPLICA_MODULE, DeployResult, ReplicaStatus, ServiceSpec, ServiceStatus, Supervisor
+from ...serving.isolation import prepare_home
 
 __all__ = [
     "REPLICA_MODULE",
@@ -20,6 +21,7 @@ __all__ = [
     "ServiceStatus",
     "Supervisor",
     "SupervisorFactory",
+    "prepare_home",
     "process_supervisor",
 ]
 

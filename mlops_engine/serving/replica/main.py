@@ -56,6 +56,7 @@ class ReplicaArgs:
     status_fd: int | None
     service_name: str
     mode: str  # "local" | "cluster"
+    confine: str | None = None  # serving/isolation.py Confinement, applied before any user code
 
 
 def _parse_args(argv: list[str] | None) -> ReplicaArgs:
@@ -65,8 +66,9 @@ def _parse_args(argv: list[str] | None) -> ReplicaArgs:
     p.add_argument("--status-fd", type=int, default=None)
     p.add_argument("--service-name", default="")
     p.add_argument("--mode", choices=("local", "cluster"), default="local")
+    p.add_argument("--confine", default=None)
     ns = p.parse_args(argv)
-    return ReplicaArgs(ns.bundle, ns.listen_fd, ns.status_fd, ns.service_name, ns.mode)
+    return ReplicaArgs(ns.bundle, ns.listen_fd, ns.status_fd, ns.service_name, ns.mode, ns.confine)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s, %(levelname)s, replica, %(name)s, %(message)s",
     )
     status = StatusWriter(args.status_fd)
+    problem = _confine(args)
+    if problem:
+        log.error("%s", problem)
+        status.send(InitFailed(problem))
+        return EXIT_INIT_FAILED
     control = ControlReader(0)
     config, problem = _read_config(control)
     if config is None:
@@ -94,6 +101,20 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     _release_free_heap()
     return _serve(args, app, control, status)
+
+
+def _confine(args: ReplicaArgs) -> str:
+    """Apply the spawn's confinement (serving/confine.py); '' when done, else why not."""
+    if args.confine is None:
+        return ""
+    from ..confine import ConfinementError, apply
+    from ..isolation import Confinement
+
+    try:
+        log.info("%s", apply(Confinement.parse(args.confine), args.bundle))
+    except (ConfinementError, ValueError) as exc:
+        return str(exc)
+    return ""
 
 
 def _read_config(control: ControlReader) -> tuple[Config | None, str]:
